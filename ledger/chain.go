@@ -36,7 +36,7 @@ func VerifyChain(envs []Envelope, hashes []Hash) error {
 	var prev Hash
 	for i := range envs {
 		e := &envs[i]
-		if len(envs) > 0 && e.Stream != envs[0].Stream {
+		if e.Stream != envs[0].Stream {
 			return &ChainError{Stream: envs[0].Stream, Revision: uint64(i), Reason: fmt.Sprintf("event belongs to stream %q", e.Stream)}
 		}
 		if e.Revision != uint64(i) {
