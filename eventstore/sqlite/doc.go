@@ -1,0 +1,76 @@
+// Package sqlite is scelle's embedded, default event store: an
+// eventstore.Store over one SQLite file (modernc.org/sqlite, pure Go), which
+// also sequences the global Merkle log and serves its nodes
+// (ledger.NodeReader) for roots, inclusion and consistency proofs.
+//
+// # File
+//
+// One file in WAL mode, written with synchronous=FULL: an append is
+// acknowledged only after the transaction holding it is fsynced. The file
+// carries PRAGMA application_id 0x5343454C ("SCEL") and PRAGMA user_version
+// SchemaVersion; Open refuses any other SQLite file (ErrNotStore) and a newer
+// schema (ErrNewerSchema), and changes nothing in a file it refuses.
+//
+// # Schema (version 1)
+//
+//	events(position INTEGER PRIMARY KEY,   -- global order: 0-based, dense, = Merkle leaf index
+//	       event_id BLOB UNIQUE,           -- 16-byte UUID: the idempotency key
+//	       stream TEXT, revision INTEGER,  -- UNIQUE (stream, revision)
+//	       type, schema_version, occurred_at, recorded_at (Unix ns, UTC),
+//	       actor_user, actor_agency, actor_role, correlation_id, causation_id,
+//	       payload_digest, prev_hash, hash, -- the ledger.Envelope and its ledger.Link hash
+//	       payload BLOB)                   -- the JSON payload, byte for byte
+//	merkle_nodes(level, idx, hash)         -- PRIMARY KEY (level, idx), WITHOUT ROWID:
+//	                                       -- every node ledger.Tree.Append completed,
+//	                                       -- leaves (level 0) included
+//
+// Triggers refuse UPDATE and DELETE on both tables, so that a mistaken
+// statement cannot alter history; the hash chains and the Merkle log are what
+// detect deliberate tampering (a DROP TABLE or INSERT OR REPLACE from another
+// connection bypasses triggers).
+//
+// # Write path
+//
+// Append validates its input (eventstore.ValidateAppend), then queues a
+// request for the single writer goroutine, which owns the one write
+// connection, the Merkle right border (ledger.Tree) and a bounded cache of
+// stream heads (last revision and hash). Each turn, the writer takes every
+// request already queued (up to Options.MaxBatchEvents events) and writes
+// them in one BEGIN IMMEDIATE transaction — a group commit: while one group
+// is being fsynced, the next one queues up. Within the transaction, each
+// append is decided on its own, in queue order, against the state the
+// transaction sees (the file plus the appends staged before it):
+//
+//  1. its event IDs are looked up: if all are already written, in this
+//     stream, consecutively and with the same content (eventstore.SameContent),
+//     the original result is returned whatever the expected revision; any
+//     other overlap is an *eventstore.IDReusedError;
+//  2. the expected revision is checked against the stream's head
+//     (*eventstore.WrongRevisionError otherwise);
+//  3. each event's envelope is completed (recorded_at from Options.Now, one
+//     instant per group; payload digest; prev_hash from the stream's head)
+//     and hashed by ledger.Link; its leaf ledger.LeafHash(hash) is appended
+//     to a clone of the Merkle border, and the event row and every node the
+//     border returns are inserted.
+//
+// A refused append writes nothing and does not disturb its neighbours. The
+// group is committed; only then do the border and the head cache take the
+// new state, the committed size advance and the callers get their results.
+// If the transaction itself fails (an I/O error, say), nothing of the group
+// is kept and each append is retried in a transaction of its own. Insert
+// order is commit order, so positions are dense and a reader never sees a
+// later position before an earlier one.
+//
+// A caller whose context ends before the writer takes its request gets
+// ctx.Err() and nothing is written; once taken, the caller waits for the
+// true outcome.
+//
+// # Read path
+//
+// Reads use a pool of read-only connections (PRAGMA query_only); in WAL mode
+// they never block the writer nor wait for it. A subscription keeps only its
+// next position and one page of events: it reads history page by page, then
+// waits for the writer's commit notification and reads again, so the switch
+// from catch-up to live has no gap and no duplicate, and a slow subscriber
+// costs one page of memory.
+package sqlite

@@ -1,0 +1,285 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/scelle-ledger/scelle/eventstore"
+	"github.com/scelle-ledger/scelle/ledger"
+)
+
+const eventColumns = `position, event_id, stream, revision, type, schema_version, occurred_at, recorded_at, ` +
+	`actor_user, actor_agency, actor_role, correlation_id, causation_id, payload_digest, prev_hash, hash, payload`
+
+// scanEvent reads one row of eventColumns into e.
+func scanEvent(rows *sql.Rows, e *eventstore.RecordedEvent) error {
+	var (
+		pos, rev, sv, occ, rec        int64
+		id, corr, caus, pd, prev, hsh sql.RawBytes
+	)
+	if err := rows.Scan(&pos, &id, &e.Stream, &rev, &e.Type, &sv, &occ, &rec,
+		&e.Actor.User, &e.Actor.Agency, &e.Actor.Role, &corr, &caus, &pd, &prev, &hsh, &e.Payload); err != nil {
+		return err
+	}
+	e.Position, e.Revision, e.SchemaVersion = uint64(pos), uint64(rev), uint32(sv)
+	e.OccurredAt = time.Unix(0, occ).UTC()
+	e.RecordedAt = time.Unix(0, rec).UTC()
+	for _, f := range []struct {
+		dst  []byte
+		src  []byte
+		name string
+	}{
+		{e.EventID[:], id, "event_id"}, {e.CorrelationID[:], corr, "correlation_id"}, {e.CausationID[:], caus, "causation_id"},
+		{e.PayloadDigest[:], pd, "payload_digest"}, {e.PrevHash[:], prev, "prev_hash"}, {e.Hash[:], hsh, "hash"},
+	} {
+		if len(f.src) != len(f.dst) {
+			return fmt.Errorf("event at position %d: %s has %d bytes, want %d", pos, f.name, len(f.src), len(f.dst))
+		}
+		copy(f.dst, f.src)
+	}
+	if e.Payload == nil {
+		e.Payload = []byte{}
+	}
+	return nil
+}
+
+func toHash(b []byte) (ledger.Hash, error) {
+	var h ledger.Hash
+	if len(b) != len(h) {
+		return h, fmt.Errorf("hash has %d bytes, want %d", len(b), len(h))
+	}
+	copy(h[:], b)
+	return h, nil
+}
+
+func limit(count uint64) int64 {
+	if count == 0 || count > math.MaxInt64 {
+		return -1
+	}
+	return int64(count)
+}
+
+// bounds turns opts.From and opts.Direction into the first value to read
+// and whether the read is empty (forwards from End).
+func bounds(opts eventstore.ReadOptions) (from int64, empty bool) {
+	v, at := opts.From.Value()
+	switch {
+	case at && v > math.MaxInt64:
+		return math.MaxInt64, opts.Direction == eventstore.Forwards
+	case at:
+		return int64(v), false
+	case opts.From.IsEnd():
+		return math.MaxInt64, opts.Direction == eventstore.Forwards
+	default: // Start
+		return 0, false
+	}
+}
+
+func (s *Store) readErr(op string, err error) error {
+	if s.isClosed() {
+		return eventstore.ErrClosed
+	}
+	return fmt.Errorf("sqlite: %s: %w", op, err)
+}
+
+// ReadStream reads one stream from opts.From (a revision, inclusive),
+// forwards or backwards, at most opts.Count events (0: all).
+func (s *Store) ReadStream(ctx context.Context, stream string, opts eventstore.ReadOptions) ([]eventstore.RecordedEvent, error) {
+	if err := eventstore.ValidateStreamName(stream); err != nil {
+		return nil, err
+	}
+	if err := checkDirection(opts.Direction); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if s.isClosed() {
+		return nil, eventstore.ErrClosed
+	}
+	op := "read stream " + stream
+	from, empty := bounds(opts)
+	var evs []eventstore.RecordedEvent
+	if !empty {
+		q := `SELECT ` + eventColumns + ` FROM events WHERE stream = ? AND revision >= ? ORDER BY revision LIMIT ?`
+		if opts.Direction == eventstore.Backwards {
+			q = `SELECT ` + eventColumns + ` FROM events WHERE stream = ? AND revision <= ? ORDER BY revision DESC LIMIT ?`
+		}
+		var err error
+		evs, err = s.query(ctx, q, stream, from, limit(opts.Count))
+		if err != nil {
+			return nil, s.readErr(op, err)
+		}
+	}
+	if len(evs) == 0 {
+		var one int
+		err := s.rdb.QueryRowContext(ctx, `SELECT 1 FROM events WHERE stream = ? LIMIT 1`, stream).Scan(&one)
+		if err == sql.ErrNoRows {
+			return nil, fmt.Errorf("sqlite: %s: %w", op, eventstore.ErrStreamNotFound)
+		}
+		if err != nil {
+			return nil, s.readErr(op, err)
+		}
+	}
+	return evs, nil
+}
+
+func checkDirection(d eventstore.Direction) error {
+	if d != eventstore.Forwards && d != eventstore.Backwards {
+		return &eventstore.InvalidError{Field: "direction", Reason: fmt.Sprintf("unknown value %d", d)}
+	}
+	return nil
+}
+
+// ReadAll reads the global order from opts.From (a position, inclusive),
+// forwards or backwards, keeping the events that match opts.Filter, at most
+// opts.Count of them (0: all).
+func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadOptions) ([]eventstore.RecordedEvent, error) {
+	if err := checkDirection(opts.Direction); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if s.isClosed() {
+		return nil, eventstore.ErrClosed
+	}
+	from, empty := bounds(opts)
+	if empty {
+		return nil, nil
+	}
+	where, args := filterSQL(opts.Filter)
+	q := `SELECT ` + eventColumns + ` FROM events WHERE position >= ?` + where + ` ORDER BY position LIMIT ?`
+	if opts.Direction == eventstore.Backwards {
+		q = `SELECT ` + eventColumns + ` FROM events WHERE position <= ?` + where + ` ORDER BY position DESC LIMIT ?`
+	}
+	args = append([]any{from}, append(args, limit(opts.Count))...)
+	evs, err := s.query(ctx, q, args...)
+	if err != nil {
+		return nil, s.readErr("read all", err)
+	}
+	return evs, nil
+}
+
+// filterSQL returns an SQL condition (starting with " AND", or empty) and
+// its arguments for f. A stream prefix p is the range [p, successor(p)) in
+// SQLite's binary collation.
+func filterSQL(f eventstore.Filter) (string, []any) {
+	var b strings.Builder
+	var args []any
+	if len(f.StreamPrefixes) > 0 {
+		b.WriteString(" AND (")
+		for i, p := range f.StreamPrefixes {
+			if i > 0 {
+				b.WriteString(" OR ")
+			}
+			if succ, ok := successor(p); ok {
+				b.WriteString("(stream >= ? AND stream < ?)")
+				args = append(args, p, succ)
+			} else {
+				b.WriteString("stream >= ?")
+				args = append(args, p)
+			}
+		}
+		b.WriteString(")")
+	}
+	if len(f.EventTypes) > 0 {
+		b.WriteString(" AND type IN (")
+		for i, t := range f.EventTypes {
+			if i > 0 {
+				b.WriteString(",")
+			}
+			b.WriteString("?")
+			args = append(args, t)
+		}
+		b.WriteString(")")
+	}
+	return b.String(), args
+}
+
+// successor returns the smallest string greater than every string that has
+// prefix p, and false if there is none (p empty or all 0xff bytes).
+func successor(p string) (string, bool) {
+	b := []byte(p)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] < 0xff {
+			b[i]++
+			return string(b[:i+1]), true
+		}
+	}
+	return "", false
+}
+
+func (s *Store) query(ctx context.Context, q string, args ...any) ([]eventstore.RecordedEvent, error) {
+	rows, err := s.rdb.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var evs []eventstore.RecordedEvent
+	for rows.Next() {
+		evs = append(evs, eventstore.RecordedEvent{})
+		if err := scanEvent(rows, &evs[len(evs)-1]); err != nil {
+			return nil, err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return evs, nil
+}
+
+// Nodes returns the hashes of the given Merkle nodes, in order. Every node
+// asked for must be a perfect subtree within the committed tree.
+func (s *Store) Nodes(ctx context.Context, ids []ledger.NodeID) ([]ledger.Hash, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if s.isClosed() {
+		return nil, eventstore.ErrClosed
+	}
+	conn, err := s.rdb.Conn(ctx)
+	if err != nil {
+		return nil, s.readErr("read merkle nodes", err)
+	}
+	defer conn.Close()
+	hs, err := readNodes(ctx, conn, ids)
+	if err != nil {
+		return nil, s.readErr("read merkle nodes", err)
+	}
+	return hs, nil
+}
+
+func readNodes(ctx context.Context, conn *sql.Conn, ids []ledger.NodeID) ([]ledger.Hash, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	st, err := conn.PrepareContext(ctx, `SELECT hash FROM merkle_nodes WHERE level = ? AND idx = ?`)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	out := make([]ledger.Hash, len(ids))
+	for i, id := range ids {
+		var b []byte
+		if id.Index > math.MaxInt64 {
+			return nil, fmt.Errorf("node (%d, %d): index out of range", id.Level, id.Index)
+		}
+		if err := st.QueryRowContext(ctx, int64(id.Level), int64(id.Index)).Scan(&b); err != nil {
+			if err == sql.ErrNoRows {
+				return nil, fmt.Errorf("node (%d, %d) is not in the committed tree", id.Level, id.Index)
+			}
+			return nil, fmt.Errorf("node (%d, %d): %w", id.Level, id.Index, err)
+		}
+		h, err := toHash(b)
+		if err != nil {
+			return nil, fmt.Errorf("node (%d, %d): %w", id.Level, id.Index, err)
+		}
+		out[i] = h
+	}
+	return out, nil
+}

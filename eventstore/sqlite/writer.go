@@ -1,0 +1,421 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/scelle-ledger/scelle/eventstore"
+	"github.com/scelle-ledger/scelle/ledger"
+)
+
+// writer is the single goroutine that writes the store. It owns the write
+// connection, the Merkle right border and the cache of stream heads.
+type writer struct {
+	s *Store
+	// ctx is the writer's own context: an append, once taken, runs to its
+	// true outcome whatever happens to its caller's context.
+	ctx  context.Context
+	conn *sql.Conn
+	tree *ledger.Tree
+
+	heads    map[string]head // committed heads, bounded by Options.HeadCacheSize
+	staged   map[string]head // heads written by the current transaction
+	envs     []eventstore.RecordedEvent
+	outcomes []outcome
+
+	begin, commit, rollback *sql.Stmt
+	byID, headOf            *sql.Stmt
+	insEvent, insNode       *sql.Stmt
+}
+
+// head is the last event of a stream.
+type head struct {
+	rev    uint64
+	hash   ledger.Hash
+	exists bool
+}
+
+const insertEventSQL = `INSERT INTO events (` + eventColumns + `) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+
+func newWriter(ctx context.Context, s *Store, conn *sql.Conn) (*writer, error) {
+	w := &writer{
+		s:      s,
+		ctx:    context.WithoutCancel(ctx),
+		conn:   conn,
+		heads:  make(map[string]head),
+		staged: make(map[string]head),
+	}
+	for _, p := range []struct {
+		stmt **sql.Stmt
+		sql  string
+	}{
+		{&w.begin, `BEGIN IMMEDIATE`},
+		{&w.commit, `COMMIT`},
+		{&w.rollback, `ROLLBACK`},
+		{&w.byID, `SELECT ` + eventColumns + ` FROM events WHERE event_id = ?`},
+		{&w.headOf, `SELECT revision, hash FROM events WHERE stream = ? ORDER BY revision DESC LIMIT 1`},
+		{&w.insEvent, insertEventSQL},
+		{&w.insNode, `INSERT INTO merkle_nodes (level, idx, hash) VALUES (?, ?, ?)`},
+	} {
+		st, err := conn.PrepareContext(ctx, p.sql)
+		if err != nil {
+			w.close()
+			return nil, fmt.Errorf("sqlite: open %s: prepare %q: %w", s.path, p.sql, err)
+		}
+		*p.stmt = st
+	}
+	tree, err := restoreTree(ctx, conn)
+	if err != nil {
+		w.close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", s.path, err)
+	}
+	w.tree = tree
+	return w, nil
+}
+
+// restoreTree rebuilds the Merkle right border from the persisted nodes and
+// checks that its last leaf is the leaf of the last event.
+func restoreTree(ctx context.Context, conn *sql.Conn) (*ledger.Tree, error) {
+	var size int64
+	if err := conn.QueryRowContext(ctx, `SELECT coalesce(max(position) + 1, 0) FROM events`).Scan(&size); err != nil {
+		return nil, fmt.Errorf("restore merkle border: %w", err)
+	}
+	if size == 0 {
+		return ledger.NewTree(), nil
+	}
+	ids := ledger.BorderIDs(uint64(size))
+	border, err := readNodes(ctx, conn, ids)
+	if err != nil {
+		return nil, fmt.Errorf("restore merkle border: %w", err)
+	}
+	tree, err := ledger.RestoreTree(uint64(size), border)
+	if err != nil {
+		return nil, fmt.Errorf("restore merkle border: %w", err)
+	}
+	var lastHash, lastLeaf []byte
+	if err := conn.QueryRowContext(ctx, `SELECT hash FROM events WHERE position = ?`, size-1).Scan(&lastHash); err != nil {
+		return nil, fmt.Errorf("restore merkle border: last event: %w", err)
+	}
+	if err := conn.QueryRowContext(ctx, `SELECT hash FROM merkle_nodes WHERE level = 0 AND idx = ?`, size-1).Scan(&lastLeaf); err != nil {
+		return nil, fmt.Errorf("restore merkle border: last leaf: %w", err)
+	}
+	h, err := toHash(lastHash)
+	if err != nil {
+		return nil, fmt.Errorf("restore merkle border: last event: %w", err)
+	}
+	if leaf := ledger.LeafHash(h); string(leaf[:]) != string(lastLeaf) {
+		return nil, fmt.Errorf("restore merkle border: leaf %d is %x, want the leaf hash of event %d, %s", size-1, lastLeaf, size-1, leaf)
+	}
+	return tree, nil
+}
+
+func (w *writer) close() error {
+	var errs []error
+	for _, st := range []*sql.Stmt{w.begin, w.commit, w.rollback, w.byID, w.headOf, w.insEvent, w.insNode} {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	if w.conn != nil {
+		errs = append(errs, w.conn.Close())
+		w.conn = nil
+	}
+	return errors.Join(errs...)
+}
+
+// run takes appends from reqs until it is closed. Each turn takes every
+// append already waiting (up to MaxBatchEvents events) and commits them in
+// one transaction: appends that arrive while a commit is being fsynced form
+// the next group.
+func (w *writer) run(reqs <-chan *request, done chan<- struct{}) {
+	defer close(done)
+	var batch []*request
+	for {
+		r, ok := <-reqs
+		if !ok {
+			return
+		}
+		batch = append(batch[:0], r)
+		n := len(r.events)
+	fill:
+		for n < w.s.opts.MaxBatchEvents {
+			select {
+			case r, ok := <-reqs:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, r)
+				n += len(r.events)
+			default:
+				break fill
+			}
+		}
+		w.commitGroup(batch)
+		clear(batch)
+	}
+}
+
+// commitGroup writes a group of appends. If the group's transaction fails
+// as a whole (an I/O error, say), each append is retried in a transaction
+// of its own, so that one append's failure is never its neighbours'.
+func (w *writer) commitGroup(batch []*request) {
+	live := make([]*request, 0, len(batch))
+	for _, r := range batch {
+		if !r.state.CompareAndSwap(stateQueued, stateTaken) {
+			continue // the caller gave up before we took it
+		}
+		if err := r.ctx.Err(); err != nil {
+			r.reply(outcome{err: err})
+			continue
+		}
+		live = append(live, r)
+	}
+	if len(live) == 0 {
+		return
+	}
+	err := w.tryGroup(live)
+	if err == nil {
+		return
+	}
+	if len(live) == 1 {
+		live[0].reply(outcome{err: err})
+		return
+	}
+	for _, r := range live {
+		if err := w.tryGroup([]*request{r}); err != nil {
+			r.reply(outcome{err: err})
+		}
+	}
+}
+
+// tryGroup stages every append of reqs in one transaction and commits it.
+// On success it replies to each request; on failure it replies to none,
+// leaves the tree and the head cache untouched and returns the error.
+func (w *writer) tryGroup(reqs []*request) error {
+	tree := w.tree.Clone()
+	clear(w.staged)
+	w.outcomes = w.outcomes[:0]
+	now := w.s.now().Round(0).UTC()
+	if _, err := w.begin.ExecContext(w.ctx); err != nil {
+		return fmt.Errorf("sqlite: append: begin: %w", err)
+	}
+	for _, r := range reqs {
+		res, refused, err := w.stage(tree, r, now)
+		if err != nil {
+			w.abort()
+			return fmt.Errorf("sqlite: append to %s: %w", r.stream, err)
+		}
+		w.outcomes = append(w.outcomes, outcome{res: res, err: refused})
+	}
+	if _, err := w.commit.ExecContext(w.ctx); err != nil {
+		w.abort()
+		return fmt.Errorf("sqlite: append: commit: %w", err)
+	}
+	w.tree = tree
+	for stream, h := range w.staged {
+		w.cacheHead(stream, h)
+	}
+	w.s.committed(tree.Size())
+	for i, r := range reqs {
+		r.reply(w.outcomes[i])
+	}
+	return nil
+}
+
+func (w *writer) abort() {
+	// ROLLBACK fails harmlessly if SQLite already rolled the transaction back.
+	_, _ = w.rollback.ExecContext(w.ctx)
+}
+
+func (w *writer) cacheHead(stream string, h head) {
+	if _, ok := w.heads[stream]; !ok && len(w.heads) >= w.s.opts.HeadCacheSize {
+		clear(w.heads)
+	}
+	w.heads[stream] = h
+}
+
+// stage checks one append against the state staged so far (the database as
+// this transaction sees it) and writes it if it is accepted. refused is the
+// append's own failure (wrong revision, ID reused), which writes nothing and
+// leaves the transaction usable; err is a failure of the transaction.
+func (w *writer) stage(tree *ledger.Tree, r *request, now time.Time) (res eventstore.AppendResult, refused, err error) {
+	var found []eventstore.RecordedEvent
+	nfound := 0
+	for i := range r.events {
+		rec, ok, err := w.lookupID(r.events[i].ID)
+		if err != nil {
+			return res, nil, err
+		}
+		if ok {
+			if found == nil {
+				found = make([]eventstore.RecordedEvent, len(r.events))
+			}
+			found[i] = rec
+			nfound++
+		}
+	}
+	if nfound > 0 {
+		res, refused := idempotent(r, found, nfound)
+		return res, refused, nil
+	}
+
+	h, err := w.head(r.stream)
+	if err != nil {
+		return res, nil, err
+	}
+	if !r.expected.Check(h.rev, h.exists) {
+		return res, &eventstore.WrongRevisionError{Stream: r.stream, Expected: r.expected, Actual: h.rev, Exists: h.exists}, nil
+	}
+
+	// Compute every envelope and hash first: a failure here writes nothing.
+	rev := uint64(0)
+	if h.exists {
+		rev = h.rev + 1
+	}
+	prev := h.hash
+	w.envs = w.envs[:0]
+	for i := range r.events {
+		ev := &r.events[i]
+		w.envs = append(w.envs, eventstore.RecordedEvent{
+			Envelope: ledger.Envelope{
+				EventID:       ev.ID,
+				Stream:        r.stream,
+				Revision:      rev + uint64(i),
+				Type:          ev.Type,
+				SchemaVersion: ev.SchemaVersion,
+				OccurredAt:    ev.OccurredAt,
+				RecordedAt:    now,
+				Actor:         ev.Actor,
+				CorrelationID: ev.CorrelationID,
+				CausationID:   ev.CausationID,
+				PayloadDigest: ledger.PayloadDigest(ev.Payload),
+			},
+			Payload: ev.Payload,
+		})
+		e := &w.envs[i]
+		hash, err := ledger.Link(&e.Envelope, prev)
+		if err != nil {
+			return res, &eventstore.InvalidError{Field: fmt.Sprintf("events[%d]", i), Reason: err.Error()}, nil
+		}
+		e.Hash = hash
+		prev = hash
+	}
+
+	for i := range w.envs {
+		e := &w.envs[i]
+		e.Position = tree.Size()
+		nodes, err := tree.Append(ledger.LeafHash(e.Hash))
+		if err != nil {
+			return res, nil, err
+		}
+		if err := w.insertEvent(e); err != nil {
+			return res, nil, fmt.Errorf("insert event %s: %w", e.EventID, err)
+		}
+		for _, n := range nodes {
+			if _, err := w.insNode.ExecContext(w.ctx, int64(n.ID.Level), int64(n.ID.Index), n.Hash[:]); err != nil {
+				return res, nil, fmt.Errorf("insert merkle node (%d, %d): %w", n.ID.Level, n.ID.Index, err)
+			}
+		}
+	}
+	last := &w.envs[len(w.envs)-1]
+	w.staged[r.stream] = head{rev: last.Revision, hash: last.Hash, exists: true}
+	return eventstore.AppendResult{Revision: last.Revision, Position: last.Position}, nil, nil
+}
+
+func (w *writer) insertEvent(e *eventstore.RecordedEvent) error {
+	_, err := w.insEvent.ExecContext(w.ctx,
+		int64(e.Position), e.EventID[:], e.Stream, int64(e.Revision), e.Type, int64(e.SchemaVersion),
+		e.OccurredAt.UnixNano(), e.RecordedAt.UnixNano(),
+		e.Actor.User, e.Actor.Agency, e.Actor.Role,
+		e.CorrelationID[:], e.CausationID[:],
+		e.PayloadDigest[:], e.PrevHash[:], e.Hash[:], e.Payload)
+	return err
+}
+
+// idempotent decides an append some of whose event IDs are already written:
+// the same events, in the same stream, in the same order, with the same
+// content, return the original result; anything else is an ID reuse.
+func idempotent(r *request, found []eventstore.RecordedEvent, nfound int) (eventstore.AppendResult, error) {
+	if nfound < len(r.events) {
+		written, fresh := -1, -1
+		for i := range found {
+			if found[i].EventID == r.events[i].ID && written < 0 {
+				written = i
+			} else if found[i].EventID != r.events[i].ID && fresh < 0 {
+				fresh = i
+			}
+		}
+		return eventstore.AppendResult{}, &eventstore.IDReusedError{
+			ID: r.events[written].ID, Stream: r.stream,
+			Reason: fmt.Sprintf("events[%d] was already written but events[%d] is new: a retry must repeat the original append exactly", written, fresh),
+		}
+	}
+	first := &found[0]
+	for i := range found {
+		rec := &found[i]
+		switch {
+		case rec.Stream != r.stream:
+			return eventstore.AppendResult{}, &eventstore.IDReusedError{ID: rec.EventID, Stream: r.stream,
+				Reason: fmt.Sprintf("already written to stream %q", rec.Stream)}
+		case rec.Revision != first.Revision+uint64(i):
+			return eventstore.AppendResult{}, &eventstore.IDReusedError{ID: rec.EventID, Stream: r.stream,
+				Reason: fmt.Sprintf("already written at revision %d, not in the order of this append", rec.Revision)}
+		case !eventstore.SameContent(rec, &r.events[i]):
+			return eventstore.AppendResult{}, &eventstore.IDReusedError{ID: rec.EventID, Stream: r.stream,
+				Reason: fmt.Sprintf("already written at revision %d with other content", rec.Revision)}
+		}
+	}
+	last := &found[len(found)-1]
+	return eventstore.AppendResult{Revision: last.Revision, Position: last.Position}, nil
+}
+
+// lookupID reads the event with the given ID as this transaction sees it.
+func (w *writer) lookupID(id [16]byte) (eventstore.RecordedEvent, bool, error) {
+	rows, err := w.byID.QueryContext(w.ctx, id[:])
+	if err != nil {
+		return eventstore.RecordedEvent{}, false, fmt.Errorf("look up event id: %w", err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		return eventstore.RecordedEvent{}, false, rows.Err()
+	}
+	var e eventstore.RecordedEvent
+	if err := scanEvent(rows, &e); err != nil {
+		return e, false, fmt.Errorf("look up event id: %w", err)
+	}
+	return e, true, rows.Close()
+}
+
+// head returns the last event of stream: staged by this transaction, cached,
+// or read from the file.
+func (w *writer) head(stream string) (head, error) {
+	if h, ok := w.staged[stream]; ok {
+		return h, nil
+	}
+	if h, ok := w.heads[stream]; ok {
+		return h, nil
+	}
+	var (
+		rev  int64
+		hash []byte
+	)
+	err := w.headOf.QueryRowContext(w.ctx, stream).Scan(&rev, &hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		h := head{}
+		w.cacheHead(stream, h)
+		return h, nil
+	}
+	if err != nil {
+		return head{}, fmt.Errorf("read stream head: %w", err)
+	}
+	hh, err := toHash(hash)
+	if err != nil {
+		return head{}, fmt.Errorf("read stream head: %w", err)
+	}
+	h := head{rev: uint64(rev), hash: hh, exists: true}
+	w.cacheHead(stream, h)
+	return h, nil
+}
