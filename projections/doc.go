@@ -1,0 +1,25 @@
+// Package projections owns scelle's read side: read models kept in their own
+// SQLite file (readmodels.db, beside the event store's), fed from the store's
+// global order, and the queries the API runs against them.
+//
+// A Runner feeds every registered Projection from eventstore.Store.SubscribeAll
+// (catch-up, then live). It applies events in batches, each batch inside one
+// transaction of the read-model database that also writes the projection's
+// checkpoint (the last global position applied): whatever crashes, an event's
+// effect is applied exactly once, and a restart resumes from the checkpoint.
+//
+// Projections are disposable and versioned. Their tables are named
+// <table>_v<version>_g<generation>; a rebuild (Runner.Rebuild, `scelle
+// rebuild`) builds a new generation from zero beside the live one and swaps
+// it in, in one transaction, once it has caught up. A projection whose
+// version changed is rebuilt from zero at start instead of being migrated.
+//
+// Read-your-writes: Runner.WaitFor blocks until every live projection has
+// applied a given position (notified by the runner, no polling), or fails
+// with a *NotCaughtUpError. Health reports each projection's position and
+// its lag behind the store's head, for /readyz and /metrics.
+//
+// ReadModels (queries.go and the view files) answers the API's queries with
+// filters and opaque cursors, always scoped to what the asking agency may
+// see: the cases it owns and the cases shared with it (until revoked).
+package projections

@@ -1,0 +1,418 @@
+package projections
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/scelle-ledger/scelle/eventstore"
+)
+
+// DefaultBatchSize bounds the events applied in one transaction.
+const DefaultBatchSize = 2000
+
+// Options tune a Runner.
+type Options struct {
+	// BatchSize is the most events applied per transaction (default
+	// DefaultBatchSize). Live, a batch is whatever has arrived.
+	BatchSize int
+	// Decode decodes payloads once per event for every projection.
+	Decode Decoder
+	// Logger receives version changes, rebuilds and errors.
+	Logger *slog.Logger
+}
+
+// Runner feeds projections from the store's global order into the
+// read-model database. One Runner per process; Run it in its own goroutine.
+type Runner struct {
+	db     *DB
+	store  eventstore.Store
+	projs  []Projection
+	byName map[string]Projection
+	opts   Options
+
+	// writeMu serialises this process's write transactions (live batches,
+	// rebuild batches, swaps) on the single writer connection. Other
+	// processes are excluded by BEGIN IMMEDIATE.
+	writeMu sync.Mutex
+
+	mu      sync.Mutex
+	applied map[string]int64
+	changed chan struct{}
+}
+
+// NewRunner checks the projections and returns a runner; call Init before
+// Run, Rebuild or queries.
+func NewRunner(db *DB, store eventstore.Store, projs []Projection, opts Options) (*Runner, error) {
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = DefaultBatchSize
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	r := &Runner{db: db, store: store, byName: map[string]Projection{}, opts: opts,
+		applied: map[string]int64{}, changed: make(chan struct{})}
+	for i, p := range projs {
+		if !validName.MatchString(p.Name()) {
+			return nil, fmt.Errorf("projections: new runner: projections[%d]: name %q: want lowercase letters, digits and '_'", i, p.Name())
+		}
+		if _, dup := r.byName[p.Name()]; dup {
+			return nil, fmt.Errorf("projections: new runner: projections[%d]: name %q registered twice", i, p.Name())
+		}
+		if p.Version() < 1 {
+			return nil, fmt.Errorf("projections: new runner: projection %s: version %d: want >= 1", p.Name(), p.Version())
+		}
+		for _, t := range p.Tables() {
+			if !validName.MatchString(t) {
+				return nil, fmt.Errorf("projections: new runner: projection %s: table %q: want lowercase letters, digits and '_'", p.Name(), t)
+			}
+		}
+		r.byName[p.Name()] = p
+		r.projs = append(r.projs, p)
+	}
+	return r, nil
+}
+
+// Projections returns the names of the runner's projections, in order.
+func (r *Runner) Projections() []string {
+	names := make([]string, len(r.projs))
+	for i, p := range r.projs {
+		names[i] = p.Name()
+	}
+	return names
+}
+
+// Init creates the tables of new projections, rebuilds from zero (a fresh
+// generation at position -1) every projection whose version changed, and
+// drops what a dead rebuild left behind. Run then brings them up to date.
+func (r *Runner) Init(ctx context.Context) error {
+	r.writeMu.Lock()
+	defer r.writeMu.Unlock()
+	tx, err := r.db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("projections: init: %w", err)
+	}
+	defer tx.Rollback()
+	reg, err := readRegistry(ctx, tx)
+	if err != nil {
+		return fmt.Errorf("projections: init: read registry: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM projection_shadow`); err != nil {
+		return fmt.Errorf("projections: init: %w", err)
+	}
+	for _, p := range r.projs {
+		row, ok := reg[p.Name()]
+		switch {
+		case !ok:
+			row = registryRow{version: p.Version(), generation: 1, position: -1}
+			if err := createTables(ctx, tx, p, tablesFor(row.version, row.generation)); err != nil {
+				return fmt.Errorf("projections: init %s: %w", p.Name(), err)
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO projection_registry(name, version, generation, position) VALUES (?, ?, ?, -1)`,
+				p.Name(), row.version, row.generation); err != nil {
+				return fmt.Errorf("projections: init %s: %w", p.Name(), err)
+			}
+		case row.version != p.Version():
+			r.opts.Logger.InfoContext(ctx, "projection version changed: rebuilding from zero",
+				"projection", p.Name(), "from_version", row.version, "to_version", p.Version())
+			row = registryRow{version: p.Version(), generation: row.generation + 1, position: -1}
+			if err := createTables(ctx, tx, p, tablesFor(row.version, row.generation)); err != nil {
+				return fmt.Errorf("projections: init %s: %w", p.Name(), err)
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE projection_registry SET version = ?, generation = ?, position = -1 WHERE name = ?`,
+				row.version, row.generation, p.Name()); err != nil {
+				return fmt.Errorf("projections: init %s: %w", p.Name(), err)
+			}
+		}
+		if err := dropOtherGenerations(ctx, tx, p, tablesFor(row.version, row.generation)); err != nil {
+			return fmt.Errorf("projections: init %s: %w", p.Name(), err)
+		}
+		reg[p.Name()] = row
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("projections: init: commit: %w", err)
+	}
+	r.mu.Lock()
+	for _, p := range r.projs {
+		r.applied[p.Name()] = reg[p.Name()].position
+	}
+	r.notifyLocked()
+	r.mu.Unlock()
+	return nil
+}
+
+func createTables(ctx context.Context, tx *sql.Tx, p Projection, t Tables) error {
+	for _, base := range p.Tables() {
+		if _, err := tx.ExecContext(ctx, `DROP TABLE IF EXISTS "`+t.Name(base)+`"`); err != nil {
+			return fmt.Errorf("drop %s: %w", t.Name(base), err)
+		}
+	}
+	for _, ddl := range p.Schema() {
+		if _, err := tx.ExecContext(ctx, t.Expand(ddl)); err != nil {
+			return fmt.Errorf("create tables: %q: %w", t.Expand(ddl), err)
+		}
+	}
+	return nil
+}
+
+// dropOtherGenerations drops every table of p that is not keep's.
+func dropOtherGenerations(ctx context.Context, tx *sql.Tx, p Projection, keep Tables) error {
+	for _, base := range p.Tables() {
+		rows, err := tx.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'table' AND name GLOB ? AND name != ?`,
+			base+"_v[0-9]*_g[0-9]*", keep.Name(base))
+		if err != nil {
+			return err
+		}
+		var names []string
+		for rows.Next() {
+			var n string
+			if err := rows.Scan(&n); err != nil {
+				rows.Close()
+				return err
+			}
+			names = append(names, n)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, n := range names {
+			if _, err := tx.ExecContext(ctx, `DROP TABLE "`+n+`"`); err != nil {
+				return fmt.Errorf("drop %s: %w", n, err)
+			}
+		}
+	}
+	return nil
+}
+
+// errResubscribe: a projection's checkpoint moved behind the subscription
+// (another process reset it); follow again from the lowest checkpoint.
+var errResubscribe = errors.New("projections: checkpoint behind subscription")
+
+// Run feeds the projections until ctx is done, then returns nil. It
+// returns early only on an error it cannot recover from (a payload that
+// does not decode, a projection that fails, the store or the database
+// failing); the read models stay consistent, at their last checkpoint.
+func (r *Runner) Run(ctx context.Context) error {
+	for {
+		err := r.follow(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if errors.Is(err, errResubscribe) {
+			r.opts.Logger.InfoContext(ctx, "projection checkpoint moved back: resubscribing")
+			continue
+		}
+		return err
+	}
+}
+
+type item struct {
+	ev  Event
+	err error
+}
+
+// follow subscribes after the lowest checkpoint and applies batches.
+func (r *Runner) follow(ctx context.Context) error {
+	if len(r.projs) == 0 {
+		<-ctx.Done()
+		return nil
+	}
+	if err := r.refresh(ctx); err != nil {
+		return err
+	}
+	low := r.lowest()
+	from := eventstore.Start
+	if low >= 0 {
+		from = eventstore.At(uint64(low))
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sub, err := r.store.SubscribeAll(ctx, eventstore.SubscribeOptions{From: from})
+	if err != nil {
+		return fmt.Errorf("projections: subscribe: %w", err)
+	}
+	defer sub.Close()
+	ch := make(chan item, 2*r.opts.BatchSize)
+	go r.pump(ctx, sub, ch)
+
+	prev := low // position of the last event before the next batch
+	batch := make([]Event, 0, r.opts.BatchSize)
+	for {
+		batch = batch[:0]
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case it := <-ch:
+			if it.err != nil {
+				return it.err
+			}
+			batch = append(batch, it.ev)
+		}
+	drain:
+		for len(batch) < r.opts.BatchSize {
+			select {
+			case it := <-ch:
+				if it.err != nil {
+					return it.err
+				}
+				batch = append(batch, it.ev)
+			default:
+				break drain
+			}
+		}
+		if err := r.applyLive(ctx, prev, batch); err != nil {
+			return err
+		}
+		prev = int64(batch[len(batch)-1].Position)
+	}
+}
+
+// pump receives and decodes events for follow, in its own goroutine.
+func (r *Runner) pump(ctx context.Context, sub eventstore.Subscription, ch chan<- item) {
+	for {
+		rec, err := sub.Recv()
+		var it item
+		if err != nil {
+			it.err = fmt.Errorf("projections: subscription: %w", err)
+		} else {
+			it.ev, it.err = r.decode(rec)
+		}
+		select {
+		case ch <- it:
+		case <-ctx.Done():
+			return
+		}
+		if it.err != nil {
+			return
+		}
+	}
+}
+
+func (r *Runner) decode(rec eventstore.RecordedEvent) (Event, error) {
+	ev := Event{RecordedEvent: rec}
+	if r.opts.Decode != nil {
+		d, err := r.opts.Decode(&ev.RecordedEvent)
+		if err != nil {
+			return ev, fmt.Errorf("projections: decode event at position %d (%s, %s rev %d): %w",
+				rec.Position, rec.Type, rec.Stream, rec.Revision, err)
+		}
+		ev.Data = d
+	}
+	return ev, nil
+}
+
+// applyLive applies a batch to the active generation of every projection
+// whose checkpoint is before the event, and moves the checkpoints, in one
+// transaction. prev is the position of the subscription's previous event
+// (-1: none): a checkpoint behind it means events were skipped.
+func (r *Runner) applyLive(ctx context.Context, prev int64, batch []Event) error {
+	r.writeMu.Lock()
+	defer r.writeMu.Unlock()
+	tx, err := r.db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("projections: begin batch: %w", err)
+	}
+	defer tx.Rollback()
+	reg, err := readRegistry(ctx, tx)
+	if err != nil {
+		return fmt.Errorf("projections: read registry: %w", err)
+	}
+	last := int64(batch[len(batch)-1].Position)
+	moved := map[string]int64{}
+	for _, p := range r.projs {
+		row, ok := reg[p.Name()]
+		if !ok {
+			return fmt.Errorf("projections: projection %s: not in the registry (was the read-model database replaced?)", p.Name())
+		}
+		if row.version != p.Version() {
+			return fmt.Errorf("projections: projection %s: registry is at version %d, this binary has version %d", p.Name(), row.version, p.Version())
+		}
+		if row.position < prev {
+			return errResubscribe
+		}
+		if row.position >= last {
+			continue
+		}
+		if err := applyBatch(ctx, tx, p, tablesFor(row.version, row.generation), row.position, batch); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE projection_registry SET position = ? WHERE name = ?`, last, p.Name()); err != nil {
+			return fmt.Errorf("projections: %s: write checkpoint: %w", p.Name(), err)
+		}
+		moved[p.Name()] = last
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("projections: commit batch ending at %d: %w", last, err)
+	}
+	r.setApplied(moved)
+	return nil
+}
+
+// applyBatch applies the events of batch after position after to p.
+func applyBatch(ctx context.Context, tx *sql.Tx, p Projection, t Tables, after int64, batch []Event) error {
+	ptx := newTx(ctx, tx, t)
+	defer ptx.close()
+	for i := range batch {
+		ev := &batch[i]
+		if int64(ev.Position) <= after {
+			continue
+		}
+		if err := p.Apply(ptx, ev); err != nil {
+			return fmt.Errorf("projections: %s: apply %s at position %d (%s rev %d): %w",
+				p.Name(), ev.Type, ev.Position, ev.Stream, ev.Revision, err)
+		}
+	}
+	return nil
+}
+
+// refresh reloads the checkpoints from the registry, the source of truth
+// when another process (a rebuild) moved them.
+func (r *Runner) refresh(ctx context.Context) error {
+	reg, err := readRegistry(ctx, r.db.r)
+	if err != nil {
+		return fmt.Errorf("projections: read registry: %w", err)
+	}
+	m := map[string]int64{}
+	for _, p := range r.projs {
+		row, ok := reg[p.Name()]
+		if !ok {
+			return fmt.Errorf("projections: projection %s: not in the registry: call Init first", p.Name())
+		}
+		m[p.Name()] = row.position
+	}
+	r.setApplied(m)
+	return nil
+}
+
+func (r *Runner) lowest() int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	low := int64(-1)
+	for i, p := range r.projs {
+		if a := r.applied[p.Name()]; i == 0 || a < low {
+			low = a
+		}
+	}
+	return low
+}
+
+func (r *Runner) setApplied(m map[string]int64) {
+	if len(m) == 0 {
+		return
+	}
+	r.mu.Lock()
+	for n, pos := range m {
+		r.applied[n] = pos
+	}
+	r.notifyLocked()
+	r.mu.Unlock()
+}
+
+func (r *Runner) notifyLocked() {
+	close(r.changed)
+	r.changed = make(chan struct{})
+}
