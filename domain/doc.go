@@ -1,0 +1,65 @@
+// Package domain owns scelle's business rules: the commands users issue
+// about cases, seizures and exhibits, the events they produce, the states
+// folded from those events, and every invariant of the chain of custody
+// (DESIGN.md, "Domain" and "Access"). It is pure: it imports only the
+// standard library, github.com/google/uuid and go-playground/validator; it
+// does no I/O, reads no clock and draws no random number. Time (now, and
+// each command's occurred_at) and the idempotency key are arguments; every
+// new ID is derived from them (UUIDv5, see EntityID and EventID).
+//
+// # Shape
+//
+// One entry point serves every command:
+//
+//	func Decide(p Principal, cmd Command, v View, now time.Time, key string) (Decision, error)
+//
+//   - p is the authenticated Principal (user, agency, roles). It is never
+//     part of a command's payload; the role it acted in is Decision.Role.
+//   - cmd is one of the command structs (OpenCase, RecordSeizure,
+//     OfferTransfer, ...). Their JSON form is the API's request body;
+//     validate tags check their shape.
+//   - v is a View of the folded states the caller preloaded: first
+//     cmd.Targets(), then, for every exhibit loaded, Exhibit.Related() (its
+//     case, its seizure, its parent and its sub-samples). One level only.
+//   - Decision is an ordered list of Appends {Stream, ExpectedRevision,
+//     Events}; ExpectedRevision is NoStream (-1) for a stream the decision
+//     creates, otherwise the Revision() of the state it was based on. Each
+//     NewEvent has a deterministic ID, the occurred_at, and the Event.
+//
+// Streams are "case-<uuid>", "seizure-<uuid>" and "exhibit-<uuid>"
+// (CaseStream, SeizureStream, ExhibitStream). States (Case, Seizure,
+// Exhibit) are folded with NewCase / NewSeizure / NewExhibit or Apply;
+// folding never fails and is deterministic.
+//
+// # Events and codec
+//
+// Each event type is a Go struct with snake_case JSON tags; quantities are
+// integers (milligrams, basis points), times RFC 3339 in UTC. Its name
+// (EventType) and schema version travel in the envelope. Encode returns
+// (type, version, payload); Decode parses a payload at any known version,
+// running registered Upcasters from older versions to the current struct.
+// Every event type has a frozen fixture in testdata/events that must always
+// decode and re-encode to the same bytes.
+//
+// # Multi-stream decisions
+//
+// A decision that touches several streams orders them so that the last
+// append is its commit record: RecordSeizure appends each exhibit's stream
+// first and SeizureRecorded (listing them) last; TakeSubSample appends the
+// sub-sample's stream first and SubSampleTaken on the parent last. A crash
+// half-way leaves streams that nothing lists: read models MUST NOT show an
+// exhibit until its SeizureRecorded or SubSampleTaken exists, and Decide
+// treats such an exhibit as not found. Retrying the same command with the
+// same principal and key reproduces the same IDs and events; the store
+// accepts the re-appended ones as already written and the rest completes.
+//
+// # Errors
+//
+// *ValidationError (422, fields named as in the JSON form of the command),
+// *RuleError (409, a stable Code such as "custody.pending-transfer" and the
+// field concerned), ErrNotFound (404), ErrForbidden (403). All are wrapped
+// with %w; use errors.Is / errors.As.
+//
+// docs/DOMAIN.md lists every command, who may issue it, the events it
+// produces and the rules that refuse it.
+package domain
