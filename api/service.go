@@ -1,0 +1,332 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/scelle-ledger/scelle/domain"
+	"github.com/scelle-ledger/scelle/eventstore"
+	"github.com/scelle-ledger/scelle/ledger"
+)
+
+// CommandResult is what every command returns.
+type CommandResult struct {
+	Command string `json:"command" doc:"The command's name."`
+	// Position is the global position of the last event written.
+	Position uint64 `json:"position" doc:"Global position of the last event written: pass it as min_position to a query to read your own write."`
+	// Stream and Revision are the primary stream's (the ETag).
+	Stream   string         `json:"stream" doc:"The command's primary stream (its first target, or the stream it created)."`
+	Revision uint64         `json:"revision" doc:"The primary stream's revision after the command: its ETag."`
+	Appends  []AppendRecord `json:"appends" doc:"Every atomic append, in order."`
+	Created  []CreatedRef   `json:"created,omitempty" doc:"Cases, seizures and exhibits the command created."`
+	Events   []EventRef     `json:"events" doc:"Every event written, in order."`
+}
+
+// AppendRecord is one atomic append of a command.
+type AppendRecord struct {
+	Stream   string `json:"stream"`
+	Revision uint64 `json:"revision" doc:"Revision of the append's last event."`
+	Position uint64 `json:"position" doc:"Global position of the append's last event."`
+}
+
+// CreatedRef names an entity a command created.
+type CreatedRef struct {
+	Kind string    `json:"kind" enum:"case,seizure,exhibit"`
+	ID   uuid.UUID `json:"id"`
+}
+
+// EventRef names an event a command wrote.
+type EventRef struct {
+	ID     uuid.UUID `json:"id"`
+	Type   string    `json:"type"`
+	Stream string    `json:"stream"`
+}
+
+// writeTimeout bounds a command's appends once decided; they run detached
+// from the client's connection so that a disconnect or a shutdown never
+// cuts a decision in the middle.
+const writeTimeout = 30 * time.Second
+
+// toDomain is the domain principal of an API principal.
+func (p Principal) toDomain() domain.Principal {
+	rs := make([]domain.Role, len(p.Roles))
+	for i, r := range p.Roles {
+		rs[i] = domain.Role(r)
+	}
+	return domain.Principal{User: p.User, Agency: p.Agency, Roles: rs}
+}
+
+// stored is one stream read from the store and folded.
+type loaded struct {
+	view    domain.View
+	streams map[string]uint64 // stream -> last revision, for If-Match
+}
+
+// load reads and folds the streams a command targets, then every
+// exhibit's related streams, and checks that the principal's agency
+// participates in every case involved: if not, the command gets a 404 as
+// if nothing existed.
+func (s *Server) load(ctx context.Context, p Principal, t domain.Targets) (*loaded, error) {
+	l := &loaded{view: domain.NewView(), streams: map[string]uint64{}}
+	caseIDs := map[uuid.UUID]bool{}
+	for _, id := range t.Cases {
+		c, err := s.loadCase(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if c != nil {
+			l.add(c)
+			caseIDs[c.ID] = true
+		}
+	}
+	for _, id := range t.Seizures {
+		z, err := s.loadSeizure(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if z != nil {
+			l.add(z)
+			caseIDs[z.CaseID] = true
+		}
+	}
+	var exhibits []*domain.Exhibit
+	for _, id := range t.Exhibits {
+		e, err := s.loadExhibit(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if e != nil {
+			l.add(e)
+			exhibits = append(exhibits, e)
+		}
+	}
+	for _, e := range exhibits {
+		rel := e.Related()
+		for _, id := range rel.Exhibits {
+			if _, ok := l.view.Exhibits[id]; ok {
+				continue
+			}
+			x, err := s.loadExhibit(ctx, id)
+			if err != nil {
+				return nil, err
+			}
+			if x != nil {
+				l.add(x)
+			}
+		}
+		for _, id := range rel.Seizures {
+			if _, ok := l.view.Seizures[id]; ok {
+				continue
+			}
+			z, err := s.loadSeizure(ctx, id)
+			if err != nil {
+				return nil, err
+			}
+			if z != nil {
+				l.add(z)
+			}
+		}
+		for _, id := range rel.Cases {
+			caseIDs[id] = true
+		}
+	}
+	for id := range caseIDs {
+		c, ok := l.view.Cases[id]
+		if !ok {
+			var err error
+			if c, err = s.loadCase(ctx, id); err != nil {
+				return nil, err
+			}
+			if c == nil {
+				return nil, errNotVisible
+			}
+			l.add(c)
+		}
+		if !c.Participant(p.Agency) {
+			return nil, errNotVisible
+		}
+	}
+	return l, nil
+}
+
+func (l *loaded) add(st domain.State) {
+	l.view.Add(st)
+	if r := st.Revision(); r >= 0 {
+		l.streams[st.Stream()] = uint64(r)
+	}
+}
+
+// readStream reads and decodes a whole stream; a stream without events
+// returns nil, nil.
+func (s *Server) readStream(ctx context.Context, stream string) ([]domain.Event, error) {
+	recs, err := s.store.ReadStream(ctx, stream, eventstore.ReadOptions{From: eventstore.Start})
+	if errors.Is(err, eventstore.ErrStreamNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("api: read %s: %w", stream, err)
+	}
+	evs := make([]domain.Event, 0, len(recs))
+	for i := range recs {
+		e, err := domain.Decode(recs[i].Type, recs[i].SchemaVersion, recs[i].Payload)
+		if err != nil {
+			return nil, fmt.Errorf("api: decode %s@%d: %w", stream, recs[i].Revision, err)
+		}
+		evs = append(evs, e)
+	}
+	return evs, nil
+}
+
+func (s *Server) loadCase(ctx context.Context, id uuid.UUID) (*domain.Case, error) {
+	evs, err := s.readStream(ctx, domain.CaseStream(id))
+	if err != nil || evs == nil {
+		return nil, err
+	}
+	return domain.NewCase(evs...), nil
+}
+
+func (s *Server) loadSeizure(ctx context.Context, id uuid.UUID) (*domain.Seizure, error) {
+	evs, err := s.readStream(ctx, domain.SeizureStream(id))
+	if err != nil || evs == nil {
+		return nil, err
+	}
+	return domain.NewSeizure(evs...), nil
+}
+
+func (s *Server) loadExhibit(ctx context.Context, id uuid.UUID) (*domain.Exhibit, error) {
+	evs, err := s.readStream(ctx, domain.ExhibitStream(id))
+	if err != nil || evs == nil {
+		return nil, err
+	}
+	return domain.NewExhibit(evs...), nil
+}
+
+// primaryStream is the stream If-Match and ETag refer to: the command's
+// first target.
+func primaryStream(t domain.Targets) string {
+	switch {
+	case len(t.Exhibits) > 0:
+		return domain.ExhibitStream(t.Exhibits[0])
+	case len(t.Seizures) > 0:
+		return domain.SeizureStream(t.Seizures[0])
+	case len(t.Cases) > 0:
+		return domain.CaseStream(t.Cases[0])
+	}
+	return ""
+}
+
+// parseETag reads an If-Match value: "7" or 7 (a stream revision).
+func parseETag(s string) (uint64, error) {
+	s = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(s), "W/"))
+	s = strings.Trim(s, `"`)
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return 0, &FieldError{Location: "header.If-Match", Message: fmt.Sprintf("%q is not an ETag this API issued (a quoted revision such as \"7\")", s)}
+	}
+	return n, nil
+}
+
+func etag(rev uint64) string { return `"` + strconv.FormatUint(rev, 10) + `"` }
+
+// execute runs one command: load, decide, append in order. ifMatch, if
+// set, must equal the primary stream's current revision.
+func (s *Server) execute(ctx context.Context, p Principal, cmd domain.Command, key, ifMatch string) (CommandResult, error) {
+	targets := cmd.Targets()
+	l, err := s.load(ctx, p, targets)
+	if err != nil {
+		return CommandResult{}, err
+	}
+	primary := primaryStream(targets)
+	var want uint64
+	checkMatch := ifMatch != "" && primary != ""
+	if checkMatch {
+		if want, err = parseETag(ifMatch); err != nil {
+			return CommandResult{}, err
+		}
+		cur, ok := l.streams[primary]
+		if !ok || cur != want {
+			return CommandResult{}, &staleError{Stream: primary, Current: cur, Exists: ok}
+		}
+	}
+	dp := p.toDomain()
+	d, err := domain.Decide(dp, cmd, l.view, s.now(), key)
+	if err != nil {
+		return CommandResult{}, err
+	}
+	res := CommandResult{Command: cmd.Name(), Stream: primary}
+	corr := domain.EventID(dp, key, 0)
+	actor := ledger.Actor{User: p.User, Agency: p.Agency, Role: string(d.Role)}
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
+	defer cancel()
+	for _, a := range d.Appends {
+		evs := make([]eventstore.EventData, len(a.Events))
+		for i, ne := range a.Events {
+			typ, ver, payload, err := domain.Encode(ne.Event)
+			if err != nil {
+				return CommandResult{}, fmt.Errorf("api: encode %T: %w", ne.Event, err)
+			}
+			evs[i] = eventstore.EventData{ID: ne.ID, Type: typ, SchemaVersion: ver, Payload: payload,
+				OccurredAt: ne.OccurredAt, Actor: actor, CorrelationID: corr, CausationID: corr}
+			res.Events = append(res.Events, EventRef{ID: ne.ID, Type: typ, Stream: a.Stream})
+		}
+		expected := eventstore.NoStream
+		if a.ExpectedRevision >= 0 {
+			expected = eventstore.Exact(uint64(a.ExpectedRevision))
+		} else if kind, id, ok := domain.ParseStream(a.Stream); ok {
+			res.Created = append(res.Created, CreatedRef{Kind: kind, ID: id})
+		}
+		ar, err := s.store.Append(wctx, a.Stream, expected, evs...)
+		if err != nil {
+			s.metrics.appends.WithLabelValues(appendOutcome(err)).Inc()
+			var wrong *eventstore.WrongRevisionError
+			if checkMatch && a.Stream == primary && errors.As(err, &wrong) {
+				return CommandResult{}, &staleError{Stream: primary, Current: wrong.Actual, Exists: wrong.Exists}
+			}
+			return CommandResult{}, err
+		}
+		s.metrics.appends.WithLabelValues("ok").Inc()
+		s.metrics.events.Add(float64(len(evs)))
+		res.Appends = append(res.Appends, AppendRecord{Stream: a.Stream, Revision: ar.Revision, Position: ar.Position})
+		res.Position = ar.Position
+		if res.Stream == "" {
+			res.Stream = a.Stream
+		}
+		if a.Stream == res.Stream {
+			res.Revision = ar.Revision
+		}
+	}
+	s.checkpointSoon()
+	return res, nil
+}
+
+func appendOutcome(err error) string {
+	if errors.Is(err, eventstore.ErrWrongRevision) {
+		return "conflict"
+	}
+	return "error"
+}
+
+// checkpointSoon lets the checkpointer issue a count-based checkpoint
+// without making the request wait for it; at most one runs at a time.
+func (s *Server) checkpointSoon() {
+	cp, ok := s.cfg.Checkpoints.(interface {
+		Appended(ctx context.Context) (ledger.SignedCheckpoint, bool, error)
+	})
+	if !ok || !s.checkpointing.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer s.checkpointing.Store(false)
+		ctx, cancel := context.WithTimeout(s.bg, time.Minute)
+		defer cancel()
+		if _, _, err := cp.Appended(ctx); err != nil {
+			s.log.Error("checkpoint failed", "err", err)
+		}
+	}()
+}
