@@ -1,0 +1,456 @@
+package projections
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/scelle-ledger/scelle/domain"
+)
+
+// Custody is the main read model: cases and their participants, seizures,
+// the current custody of every exhibit (status, custodian, location, seal,
+// last weights, flags, pending transfer, checkout), holds, discrepancies
+// and lab jobs. Holdings, the lab queue, open discrepancies, pending
+// transfers and overdue checkouts are queries over its tables.
+//
+// A seizure and its exhibits are shown only once SeizureRecorded exists; a
+// sub-sample only once SubSampleTaken exists in its parent's stream
+// (exhibits.recorded, fed by {commits}).
+type Custody struct{}
+
+// CustodyVersion is bumped whenever the custody tables or their meaning
+// change; a new version is rebuilt from zero at start.
+const CustodyVersion = 1
+
+func (Custody) Name() string { return "custody" }
+func (Custody) Version() int { return CustodyVersion }
+func (Custody) Tables() []string {
+	return []string{"participants", "cases", "seizures", "exhibits", "commits", "holds", "discrepancies", "lab_jobs"}
+}
+
+func (Custody) Schema() []string {
+	return append(participantsSchema(),
+		`CREATE TABLE {cases} (
+			case_id            TEXT PRIMARY KEY,
+			reference          TEXT NOT NULL,
+			owner_agency       TEXT NOT NULL,
+			country            TEXT NOT NULL,
+			legal_framework    TEXT NOT NULL,
+			supervising_agency TEXT NOT NULL,
+			summary            TEXT NOT NULL,
+			opened_at          INTEGER NOT NULL,
+			closed_at          INTEGER,
+			outcome            TEXT NOT NULL DEFAULT '',
+			holds              INTEGER NOT NULL DEFAULT 0,
+			revision           INTEGER NOT NULL
+		) WITHOUT ROWID, STRICT`,
+		`CREATE TABLE {seizures} (
+			seizure_id        TEXT PRIMARY KEY,
+			case_id           TEXT NOT NULL,
+			record_number     TEXT NOT NULL,
+			legal_framework   TEXT NOT NULL,
+			seized_at         INTEGER NOT NULL,
+			closed_at         INTEGER NOT NULL,
+			place_name        TEXT NOT NULL,
+			place_country     TEXT NOT NULL,
+			place_code        TEXT NOT NULL,
+			cause             TEXT NOT NULL,
+			detection_method  TEXT NOT NULL,
+			holder_present    INTEGER NOT NULL,
+			custodian_agency  TEXT NOT NULL,
+			recording_agency  TEXT NOT NULL,
+			exhibit_count     INTEGER NOT NULL
+		) WITHOUT ROWID, STRICT`,
+		`CREATE INDEX {seizures}_by_case ON {seizures}(case_id, seized_at, seizure_id)`,
+		`CREATE TABLE {exhibits} (
+			exhibit_id        TEXT PRIMARY KEY,
+			case_id           TEXT NOT NULL,
+			seizure_id        TEXT NOT NULL,
+			parent_id         TEXT,
+			recorded          INTEGER NOT NULL DEFAULT 0,
+			label             TEXT NOT NULL,
+			reference         TEXT NOT NULL,
+			description       TEXT NOT NULL,
+			category          TEXT NOT NULL,
+			presumed_substance TEXT NOT NULL,
+			identified_substance TEXT NOT NULL DEFAULT '',
+			unit_count        INTEGER NOT NULL,
+			registered_at     INTEGER NOT NULL,
+			status            TEXT NOT NULL,
+			prev_status       TEXT NOT NULL DEFAULT '',
+			custodian_agency  TEXT NOT NULL,
+			custodian_person  TEXT NOT NULL,
+			location          TEXT NOT NULL,
+			seal              TEXT NOT NULL DEFAULT '',
+			seal_state        TEXT NOT NULL DEFAULT 'none',
+			seal_broken       INTEGER NOT NULL DEFAULT 0,
+			missing           INTEGER NOT NULL DEFAULT 0,
+			holds             INTEGER NOT NULL DEFAULT 0,
+			open_discrepancies INTEGER NOT NULL DEFAULT 0,
+			gross_mg          INTEGER,
+			net_mg            INTEGER,
+			tare_mg           INTEGER,
+			uncertainty_mg    INTEGER,
+			weighed_at        INTEGER,
+			subsampled_mg     INTEGER NOT NULL DEFAULT 0,
+			transfer_id       TEXT,
+			transfer_to_agency TEXT,
+			transfer_to_person TEXT,
+			transfer_to_location TEXT,
+			transfer_purpose  TEXT,
+			transfer_offered_at INTEGER,
+			checkout_id       TEXT,
+			checkout_to_agency TEXT,
+			checkout_purpose  TEXT,
+			checkout_due_at   INTEGER,
+			checked_out_at    INTEGER,
+			disposal_method   TEXT,
+			disposal_deadline INTEGER,
+			revision          INTEGER NOT NULL,
+			updated_at        INTEGER NOT NULL,
+			position          INTEGER NOT NULL
+		) WITHOUT ROWID, STRICT`,
+		`CREATE INDEX {exhibits}_by_case ON {exhibits}(case_id, label, exhibit_id)`,
+		`CREATE INDEX {exhibits}_by_seizure ON {exhibits}(seizure_id, label, exhibit_id)`,
+		`CREATE INDEX {exhibits}_by_custodian ON {exhibits}(custodian_agency, exhibit_id)`,
+		`CREATE INDEX {exhibits}_by_person ON {exhibits}(custodian_agency, custodian_person, exhibit_id) WHERE custodian_person != ''`,
+		`CREATE INDEX {exhibits}_by_location ON {exhibits}(custodian_agency, location, exhibit_id) WHERE location != ''`,
+		`CREATE INDEX {exhibits}_transfers ON {exhibits}(transfer_to_agency, exhibit_id) WHERE transfer_id IS NOT NULL`,
+		`CREATE INDEX {exhibits}_checkouts ON {exhibits}(checkout_due_at, exhibit_id) WHERE checkout_id IS NOT NULL`,
+		`CREATE TABLE {commits} (exhibit_id TEXT PRIMARY KEY) WITHOUT ROWID, STRICT`,
+		`CREATE TABLE {holds} (
+			hold_id    TEXT PRIMARY KEY,
+			case_id    TEXT NOT NULL,
+			exhibit_id TEXT
+		) WITHOUT ROWID, STRICT`,
+		`CREATE TABLE {discrepancies} (
+			discrepancy_id TEXT PRIMARY KEY,
+			exhibit_id     TEXT NOT NULL,
+			case_id        TEXT NOT NULL,
+			kind           TEXT NOT NULL,
+			automatic      INTEGER NOT NULL,
+			detail         TEXT NOT NULL,
+			expected_mg    INTEGER NOT NULL,
+			observed_mg    INTEGER NOT NULL,
+			expected_seal  TEXT NOT NULL,
+			observed_seal  TEXT NOT NULL,
+			raised_at      INTEGER NOT NULL,
+			raised_by      TEXT NOT NULL,
+			resolved_at    INTEGER,
+			resolution     TEXT NOT NULL DEFAULT ''
+		) WITHOUT ROWID, STRICT`,
+		`CREATE INDEX {discrepancies}_open ON {discrepancies}(raised_at, discrepancy_id) WHERE resolved_at IS NULL`,
+		`CREATE INDEX {discrepancies}_by_exhibit ON {discrepancies}(exhibit_id)`,
+		`CREATE TABLE {lab_jobs} (
+			exhibit_id      TEXT NOT NULL,
+			lab             TEXT NOT NULL,
+			seq             INTEGER NOT NULL,
+			case_id         TEXT NOT NULL,
+			submitted_at    INTEGER NOT NULL,
+			received_at     INTEGER,
+			lab_case_number TEXT NOT NULL DEFAULT '',
+			reported_at     INTEGER,
+			report_id       TEXT,
+			substance       TEXT NOT NULL DEFAULT '',
+			purity_bp       INTEGER,
+			PRIMARY KEY (exhibit_id, lab, seq)
+		) WITHOUT ROWID, STRICT`,
+		`CREATE INDEX {lab_jobs}_open ON {lab_jobs}(lab, submitted_at) WHERE reported_at IS NULL`,
+		`CREATE INDEX {lab_jobs}_done ON {lab_jobs}(lab, reported_at) WHERE reported_at IS NOT NULL`,
+	)
+}
+
+// Apply folds one event into the custody tables.
+func (Custody) Apply(tx *Tx, ev *Event) error {
+	if ok, err := applyAccess(tx, ev); ok || err != nil {
+		if err != nil {
+			return err
+		}
+	}
+	at := nanos(ev.OccurredAt)
+	switch e := ev.Data.(type) {
+	case domain.CaseOpened:
+		_, err := tx.Exec(`INSERT INTO {cases}(case_id, reference, owner_agency, country, legal_framework, supervising_agency, summary, opened_at, revision)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, e.CaseID.String(), e.Reference, e.OwnerAgency, e.Country, string(e.LegalFramework),
+			e.SupervisingAgency, e.Summary, at, ev.Revision)
+		return err
+	case domain.CaseShared, domain.CaseSharingRevoked:
+		return caseRevision(tx, ev)
+	case domain.CaseClosed:
+		_, err := tx.Exec(`UPDATE {cases} SET closed_at = ?, outcome = ?, revision = ? WHERE case_id = ?`, at, e.Outcome, ev.Revision, e.CaseID.String())
+		return err
+	case domain.HoldPlaced:
+		var ex any
+		if e.ExhibitID != nil {
+			ex = e.ExhibitID.String()
+		}
+		if _, err := tx.Exec(`INSERT OR IGNORE INTO {holds}(hold_id, case_id, exhibit_id) VALUES (?, ?, ?)`, e.HoldID.String(), e.CaseID.String(), ex); err != nil {
+			return err
+		}
+		return adjustHold(tx, ev, e.CaseID, e.ExhibitID, +1)
+	case domain.HoldReleased:
+		res, err := tx.Exec(`DELETE FROM {holds} WHERE hold_id = ?`, e.HoldID.String())
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		return adjustHold(tx, ev, e.CaseID, e.ExhibitID, -1)
+	case domain.SeizureRecorded:
+		if _, err := tx.Exec(`INSERT INTO {seizures}(seizure_id, case_id, record_number, legal_framework, seized_at, closed_at,
+				place_name, place_country, place_code, cause, detection_method, holder_present, custodian_agency, recording_agency, exhibit_count)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			e.SeizureID.String(), e.CaseID.String(), e.RecordNumber, string(e.LegalFramework), nanos(e.SeizedAt), nanos(e.ClosedAt),
+			e.Place.Name, e.Place.Country, e.Place.Code, e.Cause, e.DetectionMethod, e.HolderPresent, e.Custodian.Agency,
+			ev.Actor.Agency, len(e.ExhibitIDs)); err != nil {
+			return err
+		}
+		return commitExhibits(tx, e.ExhibitIDs...)
+	case domain.ExhibitRegistered:
+		var parent any
+		if e.ParentID != nil {
+			parent = e.ParentID.String()
+		}
+		_, err := tx.Exec(`INSERT INTO {exhibits}(exhibit_id, case_id, seizure_id, parent_id, recorded, label, reference, description, category,
+				presumed_substance, unit_count, registered_at, status, custodian_agency, custodian_person, location, revision, updated_at, position)
+			VALUES (?, ?, ?, ?, EXISTS (SELECT 1 FROM {commits} WHERE exhibit_id = ?1), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			e.ExhibitID.String(), e.CaseID.String(), e.SeizureID.String(), parent, e.Label, e.Reference, e.Description, e.Category,
+			e.PresumedSubstance, e.UnitCount, nanos(e.RegisteredAt), string(domain.StatusRegistered),
+			e.Custodian.Agency, e.Custodian.Person, e.Custodian.Location, ev.Revision, at, ev.Position)
+		return err
+	}
+	return applyExhibit(tx, ev, at)
+}
+
+func caseRevision(tx *Tx, ev *Event) error {
+	_, id, ok := domain.ParseStream(ev.Stream)
+	if !ok {
+		return nil
+	}
+	_, err := tx.Exec(`UPDATE {cases} SET revision = ? WHERE case_id = ?`, ev.Revision, id.String())
+	return err
+}
+
+func adjustHold(tx *Tx, ev *Event, caseID uuid.UUID, exhibitID *uuid.UUID, d int) error {
+	if exhibitID == nil {
+		_, err := tx.Exec(`UPDATE {cases} SET holds = max(0, holds + ?), revision = ? WHERE case_id = ?`, d, ev.Revision, caseID.String())
+		return err
+	}
+	_, err := tx.Exec(`UPDATE {exhibits} SET holds = max(0, holds + ?) WHERE exhibit_id = ?`, d, exhibitID.String())
+	if err != nil {
+		return err
+	}
+	return touch(tx, ev, exhibitID.String())
+}
+
+// commitExhibits records that ids were committed (listed by a seizure or a
+// sub-sample record): they become visible.
+func commitExhibits(tx *Tx, ids ...uuid.UUID) error {
+	for _, id := range ids {
+		if _, err := tx.Exec(`INSERT OR IGNORE INTO {commits}(exhibit_id) VALUES (?)`, id.String()); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(`UPDATE {exhibits} SET recorded = 1 WHERE exhibit_id = ?`, id.String()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// touch records that an event of the exhibit's own stream was applied.
+func touch(tx *Tx, ev *Event, exhibitID string) error {
+	if !strings.HasSuffix(ev.Stream, exhibitID) {
+		return nil
+	}
+	_, err := tx.Exec(`UPDATE {exhibits} SET revision = ?, updated_at = ?, position = ? WHERE exhibit_id = ?`,
+		ev.Revision, nanos(ev.OccurredAt), ev.Position, exhibitID)
+	return err
+}
+
+// isLabPurpose: a transfer or checkout whose purpose is an analysis opens a
+// lab job (the lab queue's "submitted").
+func isLabPurpose(purpose string) bool {
+	return strings.Contains(strings.ToLower(purpose), "analys")
+}
+
+func sealTrouble(s domain.SealSeen, expected string) bool {
+	return s.Condition != domain.SealIntact || (expected != "" && s.Number != expected)
+}
+
+func applyExhibit(tx *Tx, ev *Event, at int64) error {
+	var id string
+	var err error
+	exec := func(q string, args ...any) {
+		if err == nil {
+			_, err = tx.Exec(q, args...)
+		}
+	}
+	switch e := ev.Data.(type) {
+	case domain.ExhibitSealed:
+		id = e.ExhibitID.String()
+		exec(`UPDATE {exhibits} SET seal = ?, seal_state = 'sealed',
+			status = CASE WHEN status = 'registered' THEN 'sealed' ELSE status END WHERE exhibit_id = ?`, e.SealNumber, id)
+	case domain.ExhibitWeighed:
+		id = e.ExhibitID.String()
+		exec(`UPDATE {exhibits} SET gross_mg = ?, net_mg = ?, tare_mg = ?, uncertainty_mg = ?, weighed_at = ?, subsampled_mg = 0 WHERE exhibit_id = ?`,
+			e.GrossMg, e.NetMg, e.TareMg, e.UncertaintyMg, at, id)
+	case domain.SubSampleTaken:
+		id = e.ExhibitID.String()
+		exec(`UPDATE {exhibits} SET subsampled_mg = subsampled_mg + ? WHERE exhibit_id = ?`, e.NetMg, id)
+		if err == nil {
+			err = commitExhibits(tx, e.SubSampleID)
+		}
+	case domain.TransferOffered:
+		id = e.ExhibitID.String()
+		exec(`UPDATE {exhibits} SET prev_status = status, status = 'in-transfer', transfer_id = ?, transfer_to_agency = ?, transfer_to_person = ?,
+			transfer_to_location = ?, transfer_purpose = ?, transfer_offered_at = ? WHERE exhibit_id = ?`,
+			e.TransferID.String(), e.To.Agency, e.To.Person, e.To.Location, e.Purpose, at, id)
+		if isLabPurpose(e.Purpose) {
+			err = openLabJob(tx, err, id, e.CaseID.String(), e.To.Agency, at)
+		}
+	case domain.TransferAccepted:
+		id = e.ExhibitID.String()
+		exec(`UPDATE {exhibits} SET status = 'in-custody', prev_status = '', custodian_agency = ?, custodian_person = ?, location = ?,
+			seal_broken = seal_broken OR ?, transfer_id = NULL, transfer_to_agency = NULL, transfer_to_person = NULL, transfer_to_location = NULL,
+			transfer_purpose = NULL, transfer_offered_at = NULL WHERE exhibit_id = ?`,
+			e.To.Agency, e.To.Person, e.To.Location, e.Seal.Condition != domain.SealIntact, id)
+	case domain.TransferRejected:
+		id = e.ExhibitID.String()
+		exec(clearTransfer, id)
+		exec(`DELETE FROM {lab_jobs} WHERE exhibit_id = ? AND lab = ? AND received_at IS NULL AND reported_at IS NULL`, id, e.To.Agency)
+	case domain.TransferCancelled:
+		id = e.ExhibitID.String()
+		exec(clearTransfer, id)
+		exec(`DELETE FROM {lab_jobs} WHERE exhibit_id = ? AND lab = ? AND received_at IS NULL AND reported_at IS NULL`, id, e.To.Agency)
+	case domain.ExhibitStored:
+		id = e.ExhibitID.String()
+		exec(`UPDATE {exhibits} SET location = ?, status = CASE WHEN status IN ('registered', 'sealed') THEN 'in-custody' ELSE status END
+			WHERE exhibit_id = ?`, e.Location, id)
+	case domain.SealInspected:
+		id = e.ExhibitID.String()
+		exec(`UPDATE {exhibits} SET seal_broken = seal_broken OR ? WHERE exhibit_id = ?`, e.Seal.Condition != domain.SealIntact, id)
+	case domain.SealOpened:
+		id = e.ExhibitID.String()
+		exec(`UPDATE {exhibits} SET seal_state = 'opened' WHERE exhibit_id = ?`, id)
+	case domain.ExhibitResealed:
+		id = e.ExhibitID.String()
+		exec(`UPDATE {exhibits} SET seal = ?, seal_state = 'sealed', seal_broken = 0,
+			gross_mg = CASE WHEN ? > 0 THEN ? ELSE gross_mg END WHERE exhibit_id = ?`, e.SealNumber, e.GrossMg, e.GrossMg, id)
+	case domain.CheckedOut:
+		id = e.ExhibitID.String()
+		exec(`UPDATE {exhibits} SET prev_status = status, status = 'checked-out', checkout_id = ?, checkout_to_agency = ?, checkout_purpose = ?,
+			checkout_due_at = ?, checked_out_at = ? WHERE exhibit_id = ?`, e.CheckoutID.String(), e.To.Agency, e.Purpose, nanos(e.DueAt), at, id)
+		if isLabPurpose(e.Purpose) {
+			err = openLabJob(tx, err, id, e.CaseID.String(), e.To.Agency, at)
+		}
+	case domain.CheckedIn:
+		id = e.ExhibitID.String()
+		exec(`UPDATE {exhibits} SET status = CASE WHEN prev_status != '' THEN prev_status ELSE 'in-custody' END, prev_status = '',
+			location = CASE WHEN ? != '' THEN ? ELSE location END, seal_broken = seal_broken OR ?,
+			checkout_id = NULL, checkout_to_agency = NULL, checkout_purpose = NULL, checkout_due_at = NULL, checked_out_at = NULL
+			WHERE exhibit_id = ?`, e.Location, e.Location, e.Seal.Condition != domain.SealIntact, id)
+	case domain.LabReceiptRecorded:
+		id = e.ExhibitID.String()
+		err = openLabJob(tx, err, id, e.CaseID.String(), e.Lab, at)
+		exec(`UPDATE {lab_jobs} SET received_at = ?, lab_case_number = ? WHERE exhibit_id = ? AND lab = ? AND reported_at IS NULL`,
+			at, e.LabCaseNumber, id, e.Lab)
+		exec(`UPDATE {exhibits} SET seal_broken = seal_broken OR ? WHERE exhibit_id = ?`, e.Seal.Condition != domain.SealIntact, id)
+	case domain.AnalysisReported:
+		id = e.ExhibitID.String()
+		sub, purity := mainSubstance(e.Substances)
+		err = openLabJob(tx, err, id, e.CaseID.String(), e.Lab, at)
+		exec(`UPDATE {lab_jobs} SET reported_at = ?, report_id = ?, substance = ?, purity_bp = ?,
+			received_at = coalesce(received_at, ?), lab_case_number = CASE WHEN lab_case_number = '' THEN ? ELSE lab_case_number END
+			WHERE exhibit_id = ? AND lab = ? AND reported_at IS NULL`,
+			at, e.ReportID.String(), sub, purity, at, e.LabCaseNumber, id, e.Lab)
+		exec(`UPDATE {exhibits} SET identified_substance = ? WHERE exhibit_id = ?`, sub, id)
+	case domain.ReportAmended:
+		id = e.ExhibitID.String()
+		sub, purity := mainSubstance(e.Substances)
+		exec(`UPDATE {lab_jobs} SET substance = ?, purity_bp = ? WHERE exhibit_id = ? AND report_id = ?`, sub, purity, id, e.ReportID.String())
+		exec(`UPDATE {exhibits} SET identified_substance = ? WHERE exhibit_id = ?`, sub, id)
+	case domain.DiscrepancyRaised:
+		id = e.ExhibitID.String()
+		exec(`INSERT OR IGNORE INTO {discrepancies}(discrepancy_id, exhibit_id, case_id, kind, automatic, detail, expected_mg, observed_mg,
+				expected_seal, observed_seal, raised_at, raised_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			e.DiscrepancyID.String(), id, e.CaseID.String(), e.Kind, e.Automatic, e.Detail, e.ExpectedMg, e.ObservedMg,
+			e.ExpectedSeal, e.ObservedSeal, at, ev.Actor.Agency)
+		exec(`UPDATE {exhibits} SET open_discrepancies = (SELECT count(*) FROM {discrepancies} WHERE exhibit_id = ?1 AND resolved_at IS NULL),
+			seal_broken = seal_broken OR ?2, missing = missing OR ?3 WHERE exhibit_id = ?1`,
+			id, e.Kind == domain.DiscrepancySeal, e.Kind == domain.DiscrepancyMissing)
+	case domain.DiscrepancyResolved:
+		id = e.ExhibitID.String()
+		exec(`UPDATE {discrepancies} SET resolved_at = ?, resolution = ? WHERE discrepancy_id = ? AND resolved_at IS NULL`,
+			at, e.Resolution, e.DiscrepancyID.String())
+		exec(`UPDATE {exhibits} SET open_discrepancies = (SELECT count(*) FROM {discrepancies} WHERE exhibit_id = ?1 AND resolved_at IS NULL)
+			WHERE exhibit_id = ?1`, id)
+	case domain.InventoryAudited:
+		id = e.ExhibitID.String()
+		broken := e.Seal != nil && e.Seal.Condition != domain.SealIntact
+		exec(`UPDATE {exhibits} SET missing = ?, seal_broken = seal_broken OR ? WHERE exhibit_id = ?`, !e.Found, broken, id)
+	case domain.DisposalAuthorised:
+		id = e.ExhibitID.String()
+		exec(`UPDATE {exhibits} SET disposal_method = ?, disposal_deadline = ?,
+			status = CASE WHEN status IN ('in-custody', 'sealed', 'registered') THEN 'disposal-authorised' ELSE status END WHERE exhibit_id = ?`,
+			e.Method, nanos(e.ChallengeDeadline), id)
+	case domain.ExhibitDestroyed:
+		id = e.ExhibitID.String()
+		exec(terminal, string(domain.StatusDestroyed), id)
+	case domain.ExhibitReturned:
+		id = e.ExhibitID.String()
+		exec(terminal, string(domain.StatusReturned), id)
+	case domain.ExhibitReleased:
+		id = e.ExhibitID.String()
+		exec(terminal, string(domain.StatusReleased), id)
+	case domain.AnnotationAdded:
+		id = e.ExhibitID.String()
+	default:
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return touch(tx, ev, id)
+}
+
+const clearTransfer = `UPDATE {exhibits} SET status = CASE WHEN prev_status != '' THEN prev_status ELSE status END, prev_status = '',
+	transfer_id = NULL, transfer_to_agency = NULL, transfer_to_person = NULL, transfer_to_location = NULL,
+	transfer_purpose = NULL, transfer_offered_at = NULL WHERE exhibit_id = ?`
+
+const terminal = `UPDATE {exhibits} SET status = ?, prev_status = '', transfer_id = NULL, transfer_to_agency = NULL,
+	transfer_to_person = NULL, transfer_to_location = NULL, transfer_purpose = NULL, transfer_offered_at = NULL,
+	checkout_id = NULL, checkout_to_agency = NULL, checkout_purpose = NULL, checkout_due_at = NULL, checked_out_at = NULL
+	WHERE exhibit_id = ?`
+
+// openLabJob opens a job of lab on the exhibit unless one is open.
+func openLabJob(tx *Tx, err error, exhibitID, caseID, lab string, at int64) error {
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(`INSERT INTO {lab_jobs}(exhibit_id, lab, seq, case_id, submitted_at)
+		SELECT ?1, ?2, coalesce((SELECT max(seq) FROM {lab_jobs} WHERE exhibit_id = ?1 AND lab = ?2), 0) + 1, ?3, ?4
+		WHERE NOT EXISTS (SELECT 1 FROM {lab_jobs} WHERE exhibit_id = ?1 AND lab = ?2 AND reported_at IS NULL)`,
+		exhibitID, lab, caseID, at)
+	if err != nil {
+		return fmt.Errorf("lab job: %w", err)
+	}
+	return nil
+}
+
+// mainSubstance is the substance of highest purity, the one statistics and
+// the custody view show.
+func mainSubstance(subs []domain.Substance) (string, any) {
+	best := -1
+	for i, s := range subs {
+		if best < 0 || s.PurityBP > subs[best].PurityBP {
+			best = i
+		}
+	}
+	if best < 0 {
+		return "", nil
+	}
+	return subs[best].Name, subs[best].PurityBP
+}

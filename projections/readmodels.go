@@ -1,0 +1,106 @@
+package projections
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ErrNoAgency: a query without an asking agency. Every query is scoped.
+var ErrNoAgency = errors.New("projections: query without an agency")
+
+// DefaultWaitTimeout bounds a read-your-writes wait when the caller's
+// context has no deadline.
+const DefaultWaitTimeout = 5 * time.Second
+
+// ReadModels answers the API's queries. Every query takes the asking
+// agency and returns only what it may see: cases it owns, supervises or
+// that were shared with it (until revoked), their seizures and exhibits.
+type ReadModels struct {
+	db     *DB
+	runner *Runner
+	// WaitTimeout bounds a Page.MinPosition wait (default DefaultWaitTimeout).
+	WaitTimeout time.Duration
+}
+
+// NewReadModels returns the query side over db; runner (which may be nil
+// in tools that only read) serves read-your-writes waits.
+func NewReadModels(db *DB, runner *Runner) *ReadModels {
+	return &ReadModels{db: db, runner: runner, WaitTimeout: DefaultWaitTimeout}
+}
+
+// WaitFor waits until the read models have applied position; see
+// Runner.WaitFor.
+func (m *ReadModels) WaitFor(ctx context.Context, position uint64, timeout time.Duration) error {
+	if m.runner == nil {
+		return fmt.Errorf("projections: wait for position %d: no runner in this process", position)
+	}
+	return m.runner.WaitFor(ctx, position, timeout)
+}
+
+// read runs fn in one read transaction over projection's active tables:
+// one snapshot, so a swap in the middle of a query cannot be seen.
+func (m *ReadModels) read(ctx context.Context, op, agency, projection string, page *Page, fn func(q *reader) error) error {
+	if agency == "" {
+		return fmt.Errorf("projections: %s: %w", op, ErrNoAgency)
+	}
+	if page != nil && page.MinPosition != nil {
+		if err := m.WaitFor(ctx, *page.MinPosition, m.WaitTimeout); err != nil {
+			return fmt.Errorf("projections: %s: %w", op, err)
+		}
+	}
+	tx, err := m.db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("projections: %s: %w", op, err)
+	}
+	defer tx.Rollback()
+	var version, gen int
+	err = tx.QueryRowContext(ctx, `SELECT version, generation FROM projection_registry WHERE name = ?`, projection).Scan(&version, &gen)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("projections: %s: projection %s was never initialised", op, projection)
+	}
+	if err != nil {
+		return fmt.Errorf("projections: %s: %w", op, err)
+	}
+	if err := fn(&reader{ctx: ctx, tx: tx, t: tablesFor(version, gen)}); err != nil {
+		if errors.Is(err, ErrBadCursor) || errors.Is(err, ErrBadFilter) || errors.Is(err, ErrNotFound) {
+			return err
+		}
+		return fmt.Errorf("projections: %s: %w", op, err)
+	}
+	return nil
+}
+
+// ErrNotFound: the item does not exist or the agency may not see it (the
+// two are not told apart, so that a query cannot probe other agencies'
+// cases).
+var ErrNotFound = errors.New("projections: not found")
+
+type reader struct {
+	ctx context.Context
+	tx  *sql.Tx
+	t   Tables
+}
+
+func (q *reader) query(query string, args ...any) (*sql.Rows, error) {
+	return q.tx.QueryContext(q.ctx, q.t.Expand(query), args...)
+}
+
+func (q *reader) queryRow(query string, args ...any) *sql.Row {
+	return q.tx.QueryRowContext(q.ctx, q.t.Expand(query), args...)
+}
+
+// nanos and fromNanos convert times to the INTEGER columns (Unix ns, UTC).
+func nanos(t time.Time) int64 { return t.UTC().UnixNano() }
+
+func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }
+
+func nullTime(n sql.NullInt64) *time.Time {
+	if !n.Valid {
+		return nil
+	}
+	t := fromNanos(n.Int64)
+	return &t
+}
