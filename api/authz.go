@@ -18,11 +18,8 @@ func (e *forbiddenError) Error() string {
 	return fmt.Sprintf("%s needs one of the roles: %s", e.Operation, strings.Join(e.Need, ", "))
 }
 
-// Everyone who works on cases; auditors and admins read only where stated.
-var (
-	anyCaseRole = []string{RoleOfficer, RoleCustodian, RoleAnalyst, RoleMagistrate, RoleAuditor}
-	handlers    = []string{RoleOfficer, RoleCustodian, RoleAnalyst}
-)
+// anyCaseRole: everyone who works on cases; admins manage, never read cases.
+var anyCaseRole = []string{RoleOfficer, RoleCustodian, RoleAnalyst, RoleMagistrate, RoleAuditor}
 
 // policy is the one table saying which roles may call which operation.
 // Agency scoping (which cases an agency may see and act on) is decided by
@@ -30,56 +27,24 @@ var (
 // agency offers, the named receiver accepts...). Every authenticated
 // operation MUST have an entry: register panics otherwise.
 var policy = map[string][]string{
-	// cases
-	"open-case":           {RoleOfficer, RoleMagistrate},
-	"share-case":          {RoleMagistrate},
-	"revoke-case-sharing": {RoleMagistrate},
-	"place-hold":          {RoleMagistrate},
-	"release-hold":        {RoleMagistrate},
-	"list-cases":          anyCaseRole,
-	"get-case":            anyCaseRole,
-	"get-case-history":    anyCaseRole,
-	// seizures
-	"record-seizure":      {RoleOfficer},
-	"get-seizure":         anyCaseRole,
-	"get-seizure-history": anyCaseRole,
-	// exhibits
-	"register-exhibit":    {RoleOfficer},
-	"seal-exhibit":        handlers,
-	"weigh-exhibit":       handlers,
-	"take-sub-sample":     handlers,
-	"offer-transfer":      handlers,
-	"accept-transfer":     handlers,
-	"reject-transfer":     handlers,
-	"cancel-transfer":     handlers,
-	"store-exhibit":       {RoleCustodian},
-	"inspect-seal":        handlers,
-	"open-seal":           handlers,
-	"reseal-exhibit":      handlers,
-	"record-lab-receipt":  {RoleAnalyst},
-	"report-analysis":     {RoleAnalyst},
-	"amend-report":        {RoleAnalyst},
-	"check-out-exhibit":   {RoleCustodian},
-	"check-in-exhibit":    {RoleCustodian},
-	"raise-discrepancy":   anyCaseRole,
-	"resolve-discrepancy": {RoleCustodian, RoleMagistrate},
-	"audit-inventory":     {RoleCustodian, RoleAuditor},
-	"authorise-disposal":  {RoleMagistrate},
-	"destroy-exhibit":     {RoleCustodian},
-	"return-exhibit":      {RoleCustodian},
-	"annotate-exhibit":    anyCaseRole,
-	"list-exhibits":       anyCaseRole,
-	"get-exhibit":         anyCaseRole,
-	"get-exhibit-history": anyCaseRole,
-	// read models
+	// queries
+	"list-cases":              anyCaseRole,
+	"get-case":                anyCaseRole,
+	"get-case-history":        anyCaseRole,
+	"get-seizure":             anyCaseRole,
+	"get-seizure-history":     anyCaseRole,
+	"list-exhibits":           anyCaseRole,
+	"get-exhibit":             anyCaseRole,
+	"get-exhibit-history":     anyCaseRole,
 	"list-holdings":           anyCaseRole,
 	"list-pending-transfers":  anyCaseRole,
-	"list-lab-queue":          {RoleAnalyst, RoleMagistrate, RoleAuditor},
-	"list-open-discrepancies": anyCaseRole,
+	"list-lab-queue":          anyCaseRole,
+	"get-lab-turnaround":      anyCaseRole,
 	"list-overdue-checkouts":  anyCaseRole,
+	"list-open-discrepancies": anyCaseRole,
 	"get-statistics":          anyCaseRole,
 	// attachments
-	"upload-attachment":   anyCaseRole,
+	"upload-attachment":   writerRoles,
 	"download-attachment": anyCaseRole,
 	// integrity (authenticated parts)
 	"download-exhibit-bundle": anyCaseRole,
@@ -89,6 +54,11 @@ var policy = map[string][]string{
 	// who am I
 	"whoami": append(slices.Clone(anyCaseRole), RoleAdmin),
 }
+
+// writerRoles may send commands; the domain then decides, per command,
+// which of these roles may act and on what (its ErrForbidden is a 403).
+// Auditors and admins never write custody events.
+var writerRoles = []string{RoleOfficer, RoleCustodian, RoleAnalyst, RoleMagistrate}
 
 // allow reports whether p may call the operation, by role only.
 func allow(operation string, p Principal) error {

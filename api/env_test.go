@@ -23,15 +23,15 @@ import (
 // env is a real server on a temporary data directory: SQLite store, read
 // models, checkpointer, auth database, served over loopback HTTP.
 type env struct {
-	t       *testing.T
-	dir     string
-	srv     *api.Server
-	http    *httptest.Server
-	auth    *api.AuthStore
-	store   *sqlite.Store
-	runner  *projections.Runner
-	vkey    string
-	tokens  map[string]string // user -> bearer token
+	t      *testing.T
+	dir    string
+	srv    *api.Server
+	http   *httptest.Server
+	auth   *api.AuthStore
+	store  *sqlite.Store
+	runner *projections.Runner
+	vkey   string
+	tokens map[string]string // user -> bearer token
 }
 
 // scenario users (SCENARIOS.md): user -> agency, roles.
@@ -152,7 +152,10 @@ func newEnv(t *testing.T) *env {
 
 type testWriter struct{ t *testing.T }
 
-func (w *testWriter) Write(b []byte) (int, error) { w.t.Log(string(bytes.TrimSpace(b))); return len(b), nil }
+func (w *testWriter) Write(b []byte) (int, error) {
+	w.t.Log(string(bytes.TrimSpace(b)))
+	return len(b), nil
+}
 
 // response is a decoded HTTP response.
 type response struct {

@@ -155,7 +155,7 @@ func classify(err error) *Problem {
 			p.Revision = &wrong.Actual
 		}
 		return p
-	case errors.Is(err, eventstore.ErrIDReused):
+	case errors.Is(err, errKeyReused), errors.Is(err, eventstore.ErrIDReused):
 		return newProblem(http.StatusUnprocessableEntity, "idempotency-key-reused", "this Idempotency-Key was already used for another command")
 	case errors.As(err, &invalid):
 		p := newProblem(http.StatusUnprocessableEntity, "validation", invalid.Field+": "+invalid.Reason)
