@@ -119,7 +119,7 @@ type OpenCase struct {
 	Summary           string         `json:"summary,omitempty" validate:"max=2000"`
 }
 
-func (OpenCase) Name() string      { return "OpenCase" }
+func (OpenCase) Name() string     { return "OpenCase" }
 func (OpenCase) Targets() Targets { return Targets{} }
 
 func (c OpenCase) decide(d *decision) error {
@@ -149,7 +149,7 @@ type ShareCase struct {
 	AuthorityRef string    `json:"authority_ref,omitempty" validate:"max=200"`
 }
 
-func (ShareCase) Name() string        { return "ShareCase" }
+func (ShareCase) Name() string       { return "ShareCase" }
 func (c ShareCase) Targets() Targets { return Targets{Cases: []uuid.UUID{c.CaseID}} }
 
 func (c ShareCase) decide(d *decision) error {
@@ -188,7 +188,7 @@ type RevokeCaseSharing struct {
 	Reason string    `json:"reason" validate:"required,max=2000"`
 }
 
-func (RevokeCaseSharing) Name() string        { return "RevokeCaseSharing" }
+func (RevokeCaseSharing) Name() string       { return "RevokeCaseSharing" }
 func (c RevokeCaseSharing) Targets() Targets { return Targets{Cases: []uuid.UUID{c.CaseID}} }
 
 func (c RevokeCaseSharing) decide(d *decision) error {
@@ -222,7 +222,7 @@ type CloseCase struct {
 	Outcome string    `json:"outcome,omitempty" validate:"max=200"`
 }
 
-func (CloseCase) Name() string        { return "CloseCase" }
+func (CloseCase) Name() string       { return "CloseCase" }
 func (c CloseCase) Targets() Targets { return Targets{Cases: []uuid.UUID{c.CaseID}} }
 
 func (c CloseCase) decide(d *decision) error {

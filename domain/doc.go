@@ -11,20 +11,20 @@
 //
 // One entry point serves every command:
 //
-//	func Decide(p Principal, cmd Command, v View, now time.Time, key string) (Decision, error)
+//		func Decide(p Principal, cmd Command, v View, now time.Time, key string) (Decision, error)
 //
-//   - p is the authenticated Principal (user, agency, roles). It is never
-//     part of a command's payload; the role it acted in is Decision.Role.
-//   - cmd is one of the command structs (OpenCase, RecordSeizure,
-//     OfferTransfer, ...). Their JSON form is the API's request body;
-//     validate tags check their shape.
-//   - v is a View of the folded states the caller preloaded: first
-//     cmd.Targets(), then, for every exhibit loaded, Exhibit.Related() (its
-//     case, its seizure, its parent and its sub-samples). One level only.
-//   - Decision is an ordered list of Appends {Stream, ExpectedRevision,
-//     Events}; ExpectedRevision is NoStream (-1) for a stream the decision
-//     creates, otherwise the Revision() of the state it was based on. Each
-//     NewEvent has a deterministic ID, the occurred_at, and the Event.
+//	  - p is the authenticated Principal (user, agency, roles). It is never
+//	    part of a command's payload; the role it acted in is Decision.Role.
+//	  - cmd is one of the command structs (OpenCase, RecordSeizure,
+//	    OfferTransfer, ...). Their JSON form is the API's request body;
+//	    validate tags check their shape.
+//	  - v is a View of the folded states the caller preloaded: first
+//	    cmd.Targets(), then, for every exhibit loaded, Exhibit.Related() (its
+//	    case, its seizure, its parent and its sub-samples). One level only.
+//	  - Decision is an ordered list of Appends {Stream, ExpectedRevision,
+//	    Events}; ExpectedRevision is NoStream (-1) for a stream the decision
+//	    creates, otherwise the Revision() of the state it was based on. Each
+//	    NewEvent has a deterministic ID, the occurred_at, and the Event.
 //
 // Streams are "case-<uuid>", "seizure-<uuid>" and "exhibit-<uuid>"
 // (CaseStream, SeizureStream, ExhibitStream). States (Case, Seizure,

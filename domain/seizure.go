@@ -117,7 +117,7 @@ type RecordSeizure struct {
 	Exhibits        []ExhibitSpec  `json:"exhibits" validate:"required,min=1,max=1000,dive"`
 }
 
-func (RecordSeizure) Name() string        { return "RecordSeizure" }
+func (RecordSeizure) Name() string       { return "RecordSeizure" }
 func (c RecordSeizure) Targets() Targets { return Targets{Cases: []uuid.UUID{c.CaseID}} }
 
 // when: a seizure record occurs when it is closed, unless said otherwise.
