@@ -106,12 +106,17 @@ type Envelope struct {
 // length then UTF-8 bytes; integers are big-endian; times are signed 64-bit
 // Unix nanoseconds (UTC); UUIDs are their 16 bytes; digests their 32 bytes.
 func (e *Envelope) Canonical() ([]byte, error) {
+	n := 4 + len(encodingTag) + 2 + 16 + 4 + len(e.Stream) + 8 + 4 + len(e.Type) + 4 + 8 + 8 +
+		12 + len(e.Actor.User) + len(e.Actor.Agency) + len(e.Actor.Role) + 16 + 16 + 32 + 32
+	return e.AppendCanonical(make([]byte, 0, n))
+}
+
+// AppendCanonical appends the canonical bytes of e to b, so that a caller
+// hashing many envelopes (audit) reuses one buffer.
+func (e *Envelope) AppendCanonical(b []byte) ([]byte, error) {
 	if err := e.checkEncodable(); err != nil {
 		return nil, err
 	}
-	n := 4 + len(encodingTag) + 2 + 16 + 4 + len(e.Stream) + 8 + 4 + len(e.Type) + 4 + 8 + 8 +
-		12 + len(e.Actor.User) + len(e.Actor.Agency) + len(e.Actor.Role) + 16 + 16 + 32 + 32
-	b := make([]byte, 0, n)
 	b = appendString(b, encodingTag)
 	b = binary.BigEndian.AppendUint16(b, EncodingVersion)
 	b = append(b, e.EventID[:]...)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"sort"
 	"sync"
 	"testing"
 	"time"
@@ -71,7 +72,7 @@ func (m *memLog) append(t testing.TB, stream, typ, payload string) ledger.Stored
 func (m *memLog) TreeSize(context.Context) (uint64, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return uint64(len(m.events)), nil
+	return m.tree.Size(), nil
 }
 
 func (m *memLog) Nodes(_ context.Context, ids []ledger.NodeID) ([]ledger.Hash, error) {
@@ -159,4 +160,24 @@ func signedAt(t testing.TB, m *memLog, key keyPair) []byte {
 		t.Fatal(err)
 	}
 	return msg
+}
+
+// EventsInRange and EndPosition make memLog an AuditSource.
+func (m *memLog) EventsInRange(_ context.Context, from, to uint64, dst []ledger.StoredEvent) ([]ledger.StoredEvent, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	i := sort.Search(len(m.events), func(i int) bool { return m.events[i].Position >= from })
+	for ; i < len(m.events) && m.events[i].Position < to; i++ {
+		dst = append(dst, m.events[i])
+	}
+	return dst, nil
+}
+
+func (m *memLog) EndPosition(context.Context) (uint64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.events) == 0 {
+		return 0, nil
+	}
+	return m.events[len(m.events)-1].Position + 1, nil
 }
