@@ -66,7 +66,12 @@ func TestCrash(t *testing.T) {
 		got := runChild(t, path, round, rng)
 		acked = append(acked, got...)
 		n := v.verify(t, acked)
-		t.Logf("round %d: %d appends acknowledged, %d in all; %d events in the store", round, len(got), len(acked), n)
+		ackedEvents := 0
+		for _, a := range acked {
+			ackedEvents += len(a.ids)
+		}
+		t.Logf("round %d: %d appends acknowledged, %d in all; %d events in the store, %d of them committed but never acknowledged (in flight at a kill)",
+			round, len(got), len(acked), n, n-ackedEvents)
 	}
 	if len(acked) == 0 {
 		t.Fatalf("acknowledged appends over %d rounds: got 0, want some", rounds)
