@@ -46,6 +46,19 @@ func testEvent(key string) eventstore.EventData {
 	}
 }
 
+// tickingClock is the store's recorded_at clock in tests: deterministic,
+// 1 ms per event, so that golden files do not change.
+func tickingClock() func() time.Time {
+	var mu sync.Mutex
+	t := time.Date(2026, 4, 12, 6, 0, 0, 0, time.UTC)
+	return func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		t = t.Add(time.Millisecond)
+		return t
+	}
+}
+
 type fixture struct {
 	dir   string
 	store *sqlite.Store
@@ -64,7 +77,7 @@ func newFixture(t testing.TB) *fixture {
 func (f *fixture) open(t testing.TB) {
 	t.Helper()
 	ctx := context.Background()
-	s, err := sqlite.Open(ctx, filepath.Join(f.dir, "events.db"), sqlite.Options{})
+	s, err := sqlite.Open(ctx, filepath.Join(f.dir, "events.db"), sqlite.Options{Now: tickingClock()})
 	if err != nil {
 		t.Fatal(err)
 	}
