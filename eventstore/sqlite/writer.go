@@ -29,6 +29,10 @@ type writer struct {
 	begin, commit, rollback *sql.Stmt
 	byID, headOf            *sql.Stmt
 	insEvent, insNode       *sql.Stmt
+
+	// groupHook, if set (by tests, before the first append), is called with
+	// the number of appends of each group before the writer decides them.
+	groupHook func(n int)
 }
 
 // head is the last event of a stream.
@@ -175,6 +179,9 @@ func (w *writer) commitGroup(batch []*request) {
 	}
 	if len(live) == 0 {
 		return
+	}
+	if w.groupHook != nil {
+		w.groupHook(len(live))
 	}
 	err := w.tryGroup(live)
 	if err == nil {

@@ -1,0 +1,8 @@
+package sqlite
+
+// SetGroupHook makes the writer call f with the size of each group of
+// appends before deciding it. Call it before the first append.
+func SetGroupHook(s *Store, f func(n int)) { s.w.groupHook = f }
+
+// QueueLen returns the number of appends waiting for the writer.
+func QueueLen(s *Store) int { return len(s.reqs) }
