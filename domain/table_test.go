@@ -39,6 +39,7 @@ type base func(t *testing.T) (*world, *fx)
 func stock(framework LegalFramework) base {
 	return func(t *testing.T) (*world, *fx) {
 		w, c, ids := given(t, framework, 3)
+		w.must(idriss, ShareCase{CaseID: c, Agency: "MA-LAB-CASA", Country: "MA", LegalBasis: "expertise requisition"})
 		return w, &fx{c: c, ids: ids, x: ids[0], seal: w.exhibit(ids[0]).Seal}
 	}
 }
