@@ -50,7 +50,8 @@ var policy = map[string][]string{
 	"download-exhibit-bundle": anyCaseRole,
 	"download-case-bundle":    anyCaseRole,
 	// feed
-	"feed": anyCaseRole,
+	"feed":      anyCaseRole,
+	"list-feed": anyCaseRole,
 	// who am I
 	"whoami": append(slices.Clone(anyCaseRole), RoleAdmin),
 }

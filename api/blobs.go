@@ -108,8 +108,8 @@ func checkMediaType(declared string, data []byte) (string, error) {
 	return mt, nil
 }
 
-// Attachment is an uploaded file attached to a case.
-type Attachment struct {
+// StoredAttachment is an uploaded file attached to a case.
+type StoredAttachment struct {
 	Digest     string    `json:"sha256" doc:"SHA-256 of the content, lowercase hex: what events reference."`
 	CaseID     string    `json:"case_id"`
 	MediaType  string    `json:"media_type"`
@@ -120,7 +120,7 @@ type Attachment struct {
 	Created    time.Time `json:"created_at"`
 }
 
-func (i *idempotency) addAttachment(ctx context.Context, a Attachment) error {
+func (i *idempotency) addAttachment(ctx context.Context, a StoredAttachment) error {
 	_, err := i.db.ExecContext(ctx, `INSERT INTO attachments(digest,case_id,media_type,size,filename,uploaded_by,agency,created_at)
 		VALUES(?,?,?,?,?,?,?,?) ON CONFLICT(digest,case_id) DO NOTHING`,
 		a.Digest, a.CaseID, a.MediaType, a.Size, a.Filename, a.UploadedBy, a.Agency, a.Created.UnixNano())
@@ -130,8 +130,8 @@ func (i *idempotency) addAttachment(ctx context.Context, a Attachment) error {
 	return nil
 }
 
-func (i *idempotency) attachment(ctx context.Context, caseID, digest string) (Attachment, error) {
-	a := Attachment{Digest: digest, CaseID: caseID}
+func (i *idempotency) attachment(ctx context.Context, caseID, digest string) (StoredAttachment, error) {
+	a := StoredAttachment{Digest: digest, CaseID: caseID}
 	var created int64
 	err := i.db.QueryRowContext(ctx, `SELECT media_type,size,filename,uploaded_by,agency,created_at FROM attachments WHERE digest=? AND case_id=?`, digest, caseID).
 		Scan(&a.MediaType, &a.Size, &a.Filename, &a.UploadedBy, &a.Agency, &created)

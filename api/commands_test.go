@@ -54,8 +54,8 @@ func seizureBody(caseID string, n int) map[string]any {
 	}
 	return map[string]any{
 		"case_id": caseID, "record_number": "PV-2026-0412", "seized_at": now.Add(-time.Hour), "closed_at": now,
-		"place":  map[string]any{"name": "Port de Tanger Med", "country": "MA", "code": "MAPTM"},
-		"cause":  "scanner", "detection_method": "x-ray scan", "officers": []string{"nadia", "youssef"},
+		"place": map[string]any{"name": "Port de Tanger Med", "country": "MA", "code": "MAPTM"},
+		"cause": "scanner", "detection_method": "x-ray scan", "officers": []string{"nadia", "youssef"},
 		"holder_present": true, "custodian": map[string]any{"agency": "MA-DOUANE-TGM"},
 		"exhibits": exhibits,
 	}

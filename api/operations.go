@@ -4,4 +4,9 @@ package api
 func (s *Server) registerOperations() {
 	s.registerHealth()
 	s.registerCommands()
+	s.registerReads()
+	s.registerHistory()
+	s.registerIntegrity()
+	s.registerAttachments()
+	s.registerFeed()
 }

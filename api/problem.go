@@ -128,6 +128,9 @@ func classify(err error) *Problem {
 	if p := classifyDomain(err); p != nil {
 		return p
 	}
+	if p := classifyReads(err); p != nil {
+		return p
+	}
 	switch {
 	case errors.As(err, &prob):
 		return prob

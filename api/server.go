@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -153,6 +154,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 // /openapi.yaml, documentation at /docs, bearer security scheme.
 func apiConfig(version string) huma.Config {
 	cfg := huma.DefaultConfig("scelle", version)
+	// Several packages export types of the same name (domain.Party and
+	// projections.Party...): schema names say where a type comes from.
+	cfg.Components.Schemas = huma.NewMapRegistry("#/components/schemas/", schemaName)
 	// No $schema links in responses: they cost time and bytes on every call.
 	cfg.CreateHooks = nil
 	cfg.Info.Description = "Chain of custody of drug seizure exhibits: cases, seizures, exhibits, transfers, " +
@@ -162,6 +166,22 @@ func apiConfig(version string) huma.Config {
 		"bearer": {Type: "http", Scheme: "bearer", Description: "A token issued by `scelle admin token create` (sct_...)."},
 	}
 	return cfg
+}
+
+// schemaName prefixes read-model types with View and ledger types with
+// Ledger; domain and api types keep their names.
+func schemaName(t reflect.Type, hint string) string {
+	name := huma.DefaultSchemaNamer(t, hint)
+	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Array || t.Kind() == reflect.Map {
+		t = t.Elem()
+	}
+	switch t.PkgPath() {
+	case "github.com/scelle-ledger/scelle/projections":
+		return "View" + name
+	case "github.com/scelle-ledger/scelle/ledger":
+		return "Ledger" + name
+	}
+	return name
 }
 
 // Handler returns the HTTP handler of the whole interface.
