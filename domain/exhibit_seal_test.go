@@ -212,7 +212,7 @@ func authorise(method string, window time.Duration) func(w *world, f *fx) {
 func readyToDestroy(w *world, f *fx) {
 	authorise(DisposalDestruction, 24*time.Hour)(w, f)
 	w.advance(25 * time.Hour)
-	wg := weighing(bale-400_000_000, 5_000)
+	wg := weighing(w.exhibit(f.x).Mass.NetMg, 5_000)
 	wg.Witnesses = []Witness{{Ref: "W-1", Kind: "official", Agency: "MA-GENDARMERIE"}, {Ref: "W-2", Kind: "official", Agency: "MA-SANTE"}}
 	w.must(karim, WeighExhibit{ExhibitID: f.x, Purpose: PurposePreDestruction, Weighing: wg})
 }

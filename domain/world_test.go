@@ -328,3 +328,5 @@ func wantRule(tb testing.TB, err error, code string) {
 }
 
 func reflectValue(e Event) reflect.Value { return reflect.ValueOf(e) }
+
+func errorsIs(err, target error) bool { return errors.Is(err, target) }
