@@ -113,7 +113,7 @@ func (s *suite) testSubscribeCatchUpToLive(t *testing.T) {
 	const (
 		writers     = 6
 		appends     = 60
-		subscribers = 8
+		subscribers = 16
 	)
 	for i := range 20 {
 		mustAppend(t, ctx, st, fmt.Sprintf("exhibit-h%d", i%4), eventstore.Any, newEvents("ExhibitSealed", 1+i%3)...)
@@ -151,8 +151,38 @@ func (s *suite) testSubscribeCatchUpToLive(t *testing.T) {
 		})
 	}
 
+	// Every subscriber receives until the sentinel, a last event that every
+	// filter matches, appended once the load is over.
+	sentinel := newEvent("TransferOffered")
+	const sentinelStream = "exhibit-w1-sentinel"
+	for _, f := range filters {
+		if !f.Match(sentinelStream, sentinel.Type) {
+			t.Fatalf("the sentinel does not match filter %+v", f)
+		}
+	}
+	type received struct {
+		evs []eventstore.RecordedEvent
+		err error
+	}
+	collect := func(sub eventstore.Subscription, out chan<- received) {
+		var r received
+		for {
+			e, err := sub.Recv()
+			if err != nil {
+				r.err = err
+				break
+			}
+			r.evs = append(r.evs, e)
+			if e.EventID == sentinel.ID {
+				break
+			}
+		}
+		out <- r
+	}
 	type started struct {
 		sub    eventstore.Subscription
+		got    chan received
+		eager  bool
 		filter eventstore.Filter
 		from   eventstore.From
 		name   string
@@ -178,37 +208,46 @@ func (s *suite) testSubscribeCatchUpToLive(t *testing.T) {
 		case 2:
 			from, name = eventstore.End, "end"
 		}
-		subs = append(subs, started{subscribe(t, st, eventstore.SubscribeOptions{From: from, Filter: f}), f, from, name, after})
+		c := started{
+			sub:    subscribe(t, st, eventstore.SubscribeOptions{From: from, Filter: f}),
+			got:    make(chan received, 1),
+			eager:  (j/4)%2 == 0,
+			filter: f, from: from, name: name, after: after,
+		}
+		// Eager subscribers receive during the load, so that they switch
+		// from catch-up to live while writers commit; the others start
+		// receiving after it, with everything queued or left to catch up.
+		if c.eager {
+			go collect(c.sub, c.got)
+		}
+		subs = append(subs, c)
 	}
 	wg.Wait()
 	close(errs)
 	for err := range errs {
 		t.Fatal(err)
 	}
-	// A last event that every filter matches marks the end of the load: a
-	// subscriber that repeats or skips an event cannot reach it in step.
-	sentinel := newEvent("TransferOffered")
-	mustAppend(t, ctx, st, "exhibit-w1-sentinel", eventstore.NoStream, sentinel)
-	for _, f := range filters {
-		if !f.Match("exhibit-w1-sentinel", sentinel.Type) {
-			t.Fatalf("the sentinel does not match filter %+v", f)
+	// A subscriber that repeats or skips an event cannot reach the
+	// sentinel in step.
+	mustAppend(t, ctx, st, sentinelStream, eventstore.NoStream, sentinel)
+	for _, c := range subs {
+		if !c.eager {
+			go collect(c.sub, c.got)
 		}
 	}
 	all := readAll(t, ctx, st)
 	s.checkPositions(t, all)
 
 	for j, c := range subs {
-		t.Run(fmt.Sprintf("subscriber %d from %s filter %v %v", j, c.name, c.filter.StreamPrefixes, c.filter.EventTypes), func(t *testing.T) {
-			var got []eventstore.RecordedEvent
-			for {
-				e, err := c.sub.Recv()
-				if err != nil {
-					t.Fatalf("recv after %d events: got %v, want the sentinel %s", len(got), err, sentinel.ID)
-				}
-				got = append(got, e)
-				if e.EventID == sentinel.ID {
-					break
-				}
+		mode := "lazy"
+		if c.eager {
+			mode = "eager"
+		}
+		t.Run(fmt.Sprintf("%s subscriber %d from %s filter %v %v", mode, j, c.name, c.filter.StreamPrefixes, c.filter.EventTypes), func(t *testing.T) {
+			r := <-c.got
+			got := r.evs
+			if r.err != nil {
+				t.Fatalf("recv after %d events: got %v, want the sentinel %s", len(got), r.err, sentinel.ID)
 			}
 			want := matching(all, c.filter, c.after)
 			if c.from.IsEnd() {
