@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"testing"
 	"time"
 
 	"github.com/google/uuid"
@@ -14,17 +13,25 @@ import (
 	"github.com/scelle-ledger/scelle/ledger"
 )
 
+// tb is what the helpers need of *testing.T and *rapid.T.
+type tb interface {
+	Helper()
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+	Errorf(format string, args ...any)
+}
+
 // world runs domain commands the way the API does: load the states the
 // command targets from the store, Decide, append every append in order.
 type world struct {
-	t     testing.TB
+	t     tb
 	store eventstore.Store
 	now   time.Time
 	keys  int
 	last  uint64
 }
 
-func newWorld(t testing.TB, store eventstore.Store) *world {
+func newWorld(t tb, store eventstore.Store) *world {
 	return &world{t: t, store: store, now: time.Date(2026, 4, 12, 6, 0, 0, 0, time.UTC)}
 }
 
@@ -152,7 +159,7 @@ func (w *world) must(p domain.Principal, cmd domain.Command) domain.Decision {
 }
 
 // find returns the first event of type T in d.
-func find[T domain.Event](t testing.TB, d domain.Decision) T {
+func find[T domain.Event](t tb, d domain.Decision) T {
 	t.Helper()
 	for _, ne := range d.Events() {
 		if e, ok := ne.Event.(T); ok {
