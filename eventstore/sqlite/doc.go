@@ -20,9 +20,10 @@
 //	       actor_user, actor_agency, actor_role, correlation_id, causation_id,
 //	       payload_digest, prev_hash, hash, -- the ledger.Envelope and its ledger.Link hash
 //	       payload BLOB)                   -- the JSON payload, byte for byte
-//	merkle_nodes(level, idx, hash)         -- PRIMARY KEY (level, idx), WITHOUT ROWID:
-//	                                       -- every node ledger.Tree.Append completed,
-//	                                       -- leaves (level 0) included
+//	merkle_nodes(id INTEGER PRIMARY KEY,   -- (completing leaf << 6) | level, so inserts append
+//	             hash BLOB,                -- every node ledger.Tree.Append completed, leaves included
+//	             level, idx)               -- generated from id: the node covers leaves
+//	                                       -- [idx << level, (idx+1) << level)
 //
 // Triggers refuse UPDATE and DELETE on both tables, so that a mistaken
 // statement cannot alter history; the hash chains and the Merkle log are what

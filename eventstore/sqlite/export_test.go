@@ -6,3 +6,10 @@ func SetGroupHook(s *Store, f func(n int)) { s.w.groupHook = f }
 
 // QueueLen returns the number of appends waiting for the writer.
 func QueueLen(s *Store) int { return len(s.reqs) }
+
+// EventsTableSQL and InsertEventSQL let benchmarks write rows of exactly the
+// store's shape without the store.
+var (
+	EventsTableSQL = schema[0]
+	InsertEventSQL = insertEventSQL
+)

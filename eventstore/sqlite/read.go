@@ -258,7 +258,7 @@ func readNodes(ctx context.Context, conn *sql.Conn, ids []ledger.NodeID) ([]ledg
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	st, err := conn.PrepareContext(ctx, `SELECT hash FROM merkle_nodes WHERE level = ? AND idx = ?`)
+	st, err := conn.PrepareContext(ctx, `SELECT hash FROM merkle_nodes WHERE id = ?`)
 	if err != nil {
 		return nil, err
 	}
@@ -266,10 +266,11 @@ func readNodes(ctx context.Context, conn *sql.Conn, ids []ledger.NodeID) ([]ledg
 	out := make([]ledger.Hash, len(ids))
 	for i, id := range ids {
 		var b []byte
-		if id.Index > math.MaxInt64 {
-			return nil, fmt.Errorf("node (%d, %d): index out of range", id.Level, id.Index)
+		key, err := nodeKey(id.Level, id.Index)
+		if err != nil {
+			return nil, err
 		}
-		if err := st.QueryRowContext(ctx, int64(id.Level), int64(id.Index)).Scan(&b); err != nil {
+		if err := st.QueryRowContext(ctx, key).Scan(&b); err != nil {
 			if err == sql.ErrNoRows {
 				return nil, fmt.Errorf("node (%d, %d) is not in the committed tree", id.Level, id.Index)
 			}

@@ -49,12 +49,16 @@ var schema = []string{
 		payload        BLOB    NOT NULL, -- JSON, byte for byte as appended
 		UNIQUE (stream, revision)
 	)`,
+	// A node's key is the index of the leaf whose append completed it,
+	// times 64, plus its level: nodes are inserted in key order, so that a
+	// transaction appends to the end of one B-tree instead of touching a
+	// page per level. level and idx are computed from the key on read.
 	`CREATE TABLE merkle_nodes (
-		level INTEGER NOT NULL, -- 0 = leaf
-		idx   INTEGER NOT NULL, -- the node covers leaves [idx << level, (idx+1) << level)
+		id    INTEGER PRIMARY KEY, -- ((((idx + 1) << level) - 1) << 6) | level
 		hash  BLOB    NOT NULL,
-		PRIMARY KEY (level, idx)
-	) WITHOUT ROWID`,
+		level INTEGER GENERATED ALWAYS AS (id & 63) VIRTUAL, -- 0 = leaf
+		idx   INTEGER GENERATED ALWAYS AS ((((id >> 6) + 1) >> (id & 63)) - 1) VIRTUAL -- covers leaves [idx << level, (idx+1) << level)
+	)`,
 	`CREATE TRIGGER events_no_update BEFORE UPDATE ON events
 		BEGIN SELECT RAISE(ABORT, 'scelle: events are append-only: UPDATE refused'); END`,
 	`CREATE TRIGGER events_no_delete BEFORE DELETE ON events
@@ -65,6 +69,14 @@ var schema = []string{
 		BEGIN SELECT RAISE(ABORT, 'scelle: merkle_nodes are append-only: DELETE refused'); END`,
 	fmt.Sprintf(`PRAGMA application_id = %d`, applicationID),
 	fmt.Sprintf(`PRAGMA user_version = %d`, SchemaVersion),
+}
+
+// nodeKey is the merkle_nodes key of a node: see the table's definition.
+func nodeKey(level uint, idx uint64) (int64, error) {
+	if level > 56 || idx >= (1<<56)>>level {
+		return 0, fmt.Errorf("merkle node (%d, %d) is out of range", level, idx)
+	}
+	return int64((((idx+1)<<level)-1)<<6 | uint64(level)), nil
 }
 
 // prepareSchema checks that the file behind conn is a scelle store of a

@@ -5,7 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"runtime"
 	"time"
+
+	sqlitedriver "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/scelle-ledger/scelle/eventstore"
 	"github.com/scelle-ledger/scelle/ledger"
@@ -26,9 +30,10 @@ type writer struct {
 	envs     []eventstore.RecordedEvent
 	outcomes []outcome
 
-	begin, commit, rollback *sql.Stmt
-	byID, headOf            *sql.Stmt
-	insEvent, insNode       *sql.Stmt
+	begin, commit, rollback        *sql.Stmt
+	savepoint, rollbackTo, release *sql.Stmt
+	byID, headOf                   *sql.Stmt
+	insEvent, insNode              *sql.Stmt
 
 	// groupHook, if set (by tests, before the first append), is called with
 	// the number of appends of each group before the writer decides them.
@@ -59,10 +64,13 @@ func newWriter(ctx context.Context, s *Store, conn *sql.Conn) (*writer, error) {
 		{&w.begin, `BEGIN IMMEDIATE`},
 		{&w.commit, `COMMIT`},
 		{&w.rollback, `ROLLBACK`},
+		{&w.savepoint, `SAVEPOINT append`},
+		{&w.rollbackTo, `ROLLBACK TO append`},
+		{&w.release, `RELEASE append`},
 		{&w.byID, `SELECT ` + eventColumns + ` FROM events WHERE event_id = ?`},
 		{&w.headOf, `SELECT revision, hash FROM events WHERE stream = ? ORDER BY revision DESC LIMIT 1`},
 		{&w.insEvent, insertEventSQL},
-		{&w.insNode, `INSERT INTO merkle_nodes (level, idx, hash) VALUES (?, ?, ?)`},
+		{&w.insNode, `INSERT INTO merkle_nodes (id, hash) VALUES (?, ?)`},
 	} {
 		st, err := conn.PrepareContext(ctx, p.sql)
 		if err != nil {
@@ -103,7 +111,7 @@ func restoreTree(ctx context.Context, conn *sql.Conn) (*ledger.Tree, error) {
 	if err := conn.QueryRowContext(ctx, `SELECT hash FROM events WHERE position = ?`, size-1).Scan(&lastHash); err != nil {
 		return nil, fmt.Errorf("restore merkle border: last event: %w", err)
 	}
-	if err := conn.QueryRowContext(ctx, `SELECT hash FROM merkle_nodes WHERE level = 0 AND idx = ?`, size-1).Scan(&lastLeaf); err != nil {
+	if err := conn.QueryRowContext(ctx, `SELECT hash FROM merkle_nodes WHERE id = ?`, (size-1)<<6).Scan(&lastLeaf); err != nil {
 		return nil, fmt.Errorf("restore merkle border: last leaf: %w", err)
 	}
 	h, err := toHash(lastHash)
@@ -118,7 +126,7 @@ func restoreTree(ctx context.Context, conn *sql.Conn) (*ledger.Tree, error) {
 
 func (w *writer) close() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{w.begin, w.commit, w.rollback, w.byID, w.headOf, w.insEvent, w.insNode} {
+	for _, st := range []*sql.Stmt{w.begin, w.commit, w.rollback, w.savepoint, w.rollbackTo, w.release, w.byID, w.headOf, w.insEvent, w.insNode} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
@@ -134,6 +142,12 @@ func (w *writer) close() error {
 // append already waiting (up to MaxBatchEvents events) and commits them in
 // one transaction: appends that arrive while a commit is being fsynced form
 // the next group.
+//
+// When the queue runs dry, the writer yields its processor once and looks
+// again, for as long as yielding brings new appends: the callers it has just
+// answered are usually about to append again, and waiting for them these few
+// microseconds makes one group of what would otherwise be two half groups,
+// each paying its own fsync.
 func (w *writer) run(reqs <-chan *request, done chan<- struct{}) {
 	defer close(done)
 	var batch []*request
@@ -144,6 +158,7 @@ func (w *writer) run(reqs <-chan *request, done chan<- struct{}) {
 		}
 		batch = append(batch[:0], r)
 		n := len(r.events)
+		yielded := false
 	fill:
 		for n < w.s.opts.MaxBatchEvents {
 			select {
@@ -153,8 +168,13 @@ func (w *writer) run(reqs <-chan *request, done chan<- struct{}) {
 				}
 				batch = append(batch, r)
 				n += len(r.events)
+				yielded = false
 			default:
-				break fill
+				if yielded {
+					break fill
+				}
+				runtime.Gosched()
+				yielded = true
 			}
 		}
 		w.commitGroup(batch)
@@ -248,32 +268,22 @@ func (w *writer) cacheHead(stream string, h head) {
 // this transaction sees it) and writes it if it is accepted. refused is the
 // append's own failure (wrong revision, ID reused), which writes nothing and
 // leaves the transaction usable; err is a failure of the transaction.
+//
+// The happy path reads nothing but the stream's head (usually cached): the
+// event IDs are checked by the UNIQUE constraint on event_id, and only when
+// it fires, or when the expected revision does not match, are the IDs looked
+// up to tell an idempotent retry from an ID reuse.
 func (w *writer) stage(tree *ledger.Tree, r *request, now time.Time) (res eventstore.AppendResult, refused, err error) {
-	var found []eventstore.RecordedEvent
-	nfound := 0
-	for i := range r.events {
-		rec, ok, err := w.lookupID(r.events[i].ID)
-		if err != nil {
-			return res, nil, err
-		}
-		if ok {
-			if found == nil {
-				found = make([]eventstore.RecordedEvent, len(r.events))
-			}
-			found[i] = rec
-			nfound++
-		}
-	}
-	if nfound > 0 {
-		res, refused := idempotent(r, found, nfound)
-		return res, refused, nil
-	}
-
 	h, err := w.head(r.stream)
 	if err != nil {
 		return res, nil, err
 	}
 	if !r.expected.Check(h.rev, h.exists) {
+		// A retry of an append already written wins over the revision check.
+		res, refused, found, err := w.retried(r)
+		if err != nil || found {
+			return res, refused, err
+		}
 		return res, &eventstore.WrongRevisionError{Stream: r.stream, Expected: r.expected, Actual: h.rev, Exists: h.exists}, nil
 	}
 
@@ -300,7 +310,8 @@ func (w *writer) stage(tree *ledger.Tree, r *request, now time.Time) (res events
 				CausationID:   ev.CausationID,
 				PayloadDigest: ledger.PayloadDigest(ev.Payload),
 			},
-			Payload: ev.Payload,
+			Payload:  ev.Payload,
+			Position: tree.Size() + uint64(i),
 		})
 		e := &w.envs[i]
 		hash, err := ledger.Link(&e.Envelope, prev)
@@ -311,18 +322,57 @@ func (w *writer) stage(tree *ledger.Tree, r *request, now time.Time) (res events
 		prev = hash
 	}
 
+	// Insert the events; an append of several events runs under a savepoint
+	// so that a constraint violation on its k-th event undoes the first k-1.
+	multi := len(w.envs) > 1
+	if multi {
+		if _, err := w.savepoint.ExecContext(w.ctx); err != nil {
+			return res, nil, fmt.Errorf("savepoint: %w", err)
+		}
+	}
 	for i := range w.envs {
 		e := &w.envs[i]
-		e.Position = tree.Size()
+		err := w.insertEvent(e)
+		if err == nil {
+			continue
+		}
+		if !isConstraint(err) {
+			return res, nil, fmt.Errorf("insert event %s: %w", e.EventID, err)
+		}
+		// Only the failed statement was undone: undo the rest of the append.
+		if multi {
+			if _, err := w.rollbackTo.ExecContext(w.ctx); err != nil {
+				return res, nil, fmt.Errorf("rollback to savepoint: %w", err)
+			}
+			if _, err := w.release.ExecContext(w.ctx); err != nil {
+				return res, nil, fmt.Errorf("release savepoint: %w", err)
+			}
+		}
+		res, refused, found, lerr := w.retried(r)
+		if lerr != nil || found {
+			return res, refused, lerr
+		}
+		return res, nil, fmt.Errorf("insert event %s: %w", e.EventID, err)
+	}
+	if multi {
+		if _, err := w.release.ExecContext(w.ctx); err != nil {
+			return res, nil, fmt.Errorf("release savepoint: %w", err)
+		}
+	}
+
+	// Then the Merkle nodes each leaf completes.
+	for i := range w.envs {
+		e := &w.envs[i]
 		nodes, err := tree.Append(ledger.LeafHash(e.Hash))
 		if err != nil {
 			return res, nil, err
 		}
-		if err := w.insertEvent(e); err != nil {
-			return res, nil, fmt.Errorf("insert event %s: %w", e.EventID, err)
-		}
 		for _, n := range nodes {
-			if _, err := w.insNode.ExecContext(w.ctx, int64(n.ID.Level), int64(n.ID.Index), n.Hash[:]); err != nil {
+			key, err := nodeKey(n.ID.Level, n.ID.Index)
+			if err != nil {
+				return res, nil, err
+			}
+			if _, err := w.insNode.ExecContext(w.ctx, key, n.Hash[:]); err != nil {
 				return res, nil, fmt.Errorf("insert merkle node (%d, %d): %w", n.ID.Level, n.ID.Index, err)
 			}
 		}
@@ -330,6 +380,38 @@ func (w *writer) stage(tree *ledger.Tree, r *request, now time.Time) (res events
 	last := &w.envs[len(w.envs)-1]
 	w.staged[r.stream] = head{rev: last.Revision, hash: last.Hash, exists: true}
 	return eventstore.AppendResult{Revision: last.Revision, Position: last.Position}, nil, nil
+}
+
+// isConstraint reports whether err is a constraint violation, after which
+// SQLite has undone the failed statement only and the transaction goes on.
+func isConstraint(err error) bool {
+	var se *sqlitedriver.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_CONSTRAINT
+}
+
+// retried looks up the event IDs of r. found is false if none is written;
+// otherwise res or refused is the outcome of r as a retry (see idempotent).
+func (w *writer) retried(r *request) (res eventstore.AppendResult, refused error, found bool, err error) {
+	var recs []eventstore.RecordedEvent
+	nfound := 0
+	for i := range r.events {
+		rec, ok, err := w.lookupID(r.events[i].ID)
+		if err != nil {
+			return res, nil, false, err
+		}
+		if ok {
+			if recs == nil {
+				recs = make([]eventstore.RecordedEvent, len(r.events))
+			}
+			recs[i] = rec
+			nfound++
+		}
+	}
+	if nfound == 0 {
+		return res, nil, false, nil
+	}
+	res, refused = idempotent(r, recs, nfound)
+	return res, refused, true, nil
 }
 
 func (w *writer) insertEvent(e *eventstore.RecordedEvent) error {

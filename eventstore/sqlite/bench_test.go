@@ -1,0 +1,303 @@
+package sqlite_test
+
+import (
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"text/tabwriter"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/scelle-ledger/scelle/eventstore"
+	"github.com/scelle-ledger/scelle/eventstore/sqlite"
+	"github.com/scelle-ledger/scelle/ledger"
+)
+
+// BenchmarkStore measures, side by side on the same machine and the same
+// kind of file (WAL, synchronous=FULL), durable appends through the store
+// against plain SQLite inserts of the same rows, then prints a table of
+// events/s with the ratios store/naive and store/raw-batched.
+//
+//	go test -run '^$' -bench Store -benchtime 3s ./eventstore/sqlite/
+func BenchmarkStore(b *testing.B) {
+	rates := &rateTable{}
+	cases := []struct {
+		name string
+		run  func(b *testing.B)
+	}{
+		{"naive/1-tx-per-event", benchNaive},
+		{"raw/batched-1000-per-tx", func(b *testing.B) { benchRawBatched(b, 1000) }},
+		{"store/64-writers-distinct-streams", func(b *testing.B) { benchStoreSingles(b, 64, 64) }},
+		{"store/64-writers-4-shared-streams", func(b *testing.B) { benchStoreSingles(b, 64, 4) }},
+		{"store/batched-100-1-writer", func(b *testing.B) { benchStoreBatched(b, 100, 1) }},
+		{"store/batched-100-8-writers", func(b *testing.B) { benchStoreBatched(b, 100, 8) }},
+		{"store/read-all-pages-1000", benchReadAll},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			c.run(b)
+			rate := float64(b.N) / b.Elapsed().Seconds()
+			b.ReportMetric(rate, "events/s")
+			rates.set(c.name, rate)
+		})
+	}
+	rates.print(os.Stdout)
+}
+
+type rateTable struct {
+	mu    sync.Mutex
+	names []string
+	rate  map[string]float64
+}
+
+// set records the rate of the latest (longest) run of a sub-benchmark.
+func (t *rateTable) set(name string, rate float64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.rate == nil {
+		t.rate = map[string]float64{}
+	}
+	if _, ok := t.rate[name]; !ok {
+		t.names = append(t.names, name)
+	}
+	t.rate[name] = rate
+}
+
+func (t *rateTable) print(f *os.File) {
+	naive, raw := t.rate["naive/1-tx-per-event"], t.rate["raw/batched-1000-per-tx"]
+	if naive == 0 || raw == 0 {
+		return // filtered by -bench: nothing to compare with
+	}
+	fmt.Fprintln(f, "\nscelle event store vs plain SQLite (WAL, synchronous=FULL), same machine, same run:")
+	w := tabwriter.NewWriter(f, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "benchmark\tevents/s\tx naive\tx raw batched\t")
+	for _, n := range t.names {
+		r := t.rate[n]
+		fmt.Fprintf(w, "%s\t%.0f\t%.2f\t%.2f\t\n", n, r, r/naive, r/raw)
+	}
+	_ = w.Flush()
+	fmt.Fprintln(f)
+}
+
+// benchPayload is a typical custody event payload (about 300 bytes).
+var benchPayload = []byte(`{"exhibit_id":"7f0c7a2e-3b7e-4c55-9d0f-1d2b7a9e1c44","label":"3 of 12","seal":"FR-DGDDI-2026-000123",` +
+	`"gross_mg":1250400,"net_mg":1000200,"tare_mg":250200,"scale_id":"SC-13","calibration":"CAL-2026-03",` +
+	`"uncertainty_mg":150,"location":"vault B, shelf 4","purpose":"storage"}`)
+
+// benchIDs makes distinct event IDs cheaply: a random prefix per run and a
+// counter.
+type benchIDs struct {
+	prefix uint64
+	n      atomic.Uint64
+}
+
+func newBenchIDs() *benchIDs { return &benchIDs{prefix: rand.Uint64()} }
+
+func (g *benchIDs) next() uuid.UUID {
+	var id uuid.UUID
+	binary.BigEndian.PutUint64(id[:8], g.prefix)
+	binary.BigEndian.PutUint64(id[8:], g.n.Add(1))
+	return id
+}
+
+var benchTime = time.Date(2026, 3, 14, 9, 26, 53, 0, time.UTC)
+
+func benchEvent(id uuid.UUID) eventstore.EventData {
+	return eventstore.EventData{
+		ID:            id,
+		Type:          "ExhibitStored",
+		SchemaVersion: 1,
+		Payload:       benchPayload,
+		OccurredAt:    benchTime,
+		Actor:         ledger.Actor{User: "u-0042", Agency: "FR-DGDDI-BSI-Marseille", Role: "custodian"},
+		CorrelationID: id,
+		CausationID:   id,
+	}
+}
+
+func benchOpen(b *testing.B) *sqlite.Store {
+	b.Helper()
+	s, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "events.db"), sqlite.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// benchStoreSingles: b.N single-event appends from writers goroutines over
+// streams streams (expected revision Any).
+func benchStoreSingles(b *testing.B, writers, streams int) {
+	s := benchOpen(b)
+	ids := newBenchIDs()
+	var n atomic.Int64
+	var wg sync.WaitGroup
+	ctx := context.Background()
+	b.ResetTimer()
+	for w := range writers {
+		wg.Go(func() {
+			stream := fmt.Sprintf("exhibit-%d", w%streams)
+			for n.Add(1) <= int64(b.N) {
+				if _, err := s.Append(ctx, stream, eventstore.Any, benchEvent(ids.next())); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	b.StopTimer()
+}
+
+// benchStoreBatched: b.N events in appends of size events from writers
+// goroutines, each on its own stream.
+func benchStoreBatched(b *testing.B, size, writers int) {
+	s := benchOpen(b)
+	ids := newBenchIDs()
+	var n atomic.Int64
+	var wg sync.WaitGroup
+	ctx := context.Background()
+	b.ResetTimer()
+	for w := range writers {
+		wg.Go(func() {
+			stream := fmt.Sprintf("exhibit-%d", w)
+			evs := make([]eventstore.EventData, size)
+			for {
+				end := n.Add(int64(size))
+				k := size - int(max(0, end-int64(b.N)))
+				if k <= 0 {
+					return
+				}
+				for i := range k {
+					evs[i] = benchEvent(ids.next())
+				}
+				if _, err := s.Append(ctx, stream, eventstore.Any, evs[:k]...); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	b.StopTimer()
+}
+
+func benchReadAll(b *testing.B) {
+	s := benchOpen(b)
+	ctx := context.Background()
+	ids := newBenchIDs()
+	const total = 20000
+	evs := make([]eventstore.EventData, 500)
+	for i := 0; i < total; i += len(evs) {
+		for j := range evs {
+			evs[j] = benchEvent(ids.next())
+		}
+		if _, err := s.Append(ctx, fmt.Sprintf("exhibit-%d", i%97), eventstore.Any, evs...); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	var pos uint64
+	for read := 0; read < b.N; {
+		page, err := s.ReadAll(ctx, eventstore.ReadOptions{From: eventstore.At(pos), Count: uint64(min(1000, b.N-read))})
+		if err != nil {
+			b.Fatal(err)
+		}
+		read += len(page)
+		pos = page[len(page)-1].Position + 1
+		if pos == total {
+			pos = 0
+		}
+	}
+}
+
+// plainDB opens a file of the same kind as the store's, holding only the
+// events table, for the plain SQLite baselines.
+func plainDB(b *testing.B) (*sql.DB, *sql.Conn) {
+	b.Helper()
+	path := filepath.Join(b.TempDir(), "plain.db")
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = db.Close() })
+	ctx := context.Background()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = conn.Close() })
+	if _, err := conn.ExecContext(ctx, sqlite.EventsTableSQL); err != nil {
+		b.Fatal(err)
+	}
+	return db, conn
+}
+
+// plainRow returns the arguments of sqlite.InsertEventSQL for event i, with
+// the same values the store would write (hashes included).
+func plainRow(i int64, id uuid.UUID) []any {
+	var h ledger.Hash
+	binary.BigEndian.PutUint64(h[:], uint64(i))
+	d := ledger.PayloadDigest(benchPayload)
+	return []any{i, id[:], "exhibit-1", i, "ExhibitStored", 1, benchTime.UnixNano(), time.Now().UnixNano(),
+		"u-0042", "FR-DGDDI-BSI-Marseille", "custodian", id[:], id[:], d[:], h[:], h[:], benchPayload}
+}
+
+// benchNaive: one transaction per single-event insert.
+func benchNaive(b *testing.B) {
+	_, conn := plainDB(b)
+	ctx := context.Background()
+	ins, err := conn.PrepareContext(ctx, sqlite.InsertEventSQL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ins.Close()
+	ids := newBenchIDs()
+	b.ResetTimer()
+	for i := range int64(b.N) {
+		if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := ins.ExecContext(ctx, plainRow(i, ids.next())...); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// benchRawBatched: plain inserts, size rows per transaction.
+func benchRawBatched(b *testing.B, size int) {
+	_, conn := plainDB(b)
+	ctx := context.Background()
+	ins, err := conn.PrepareContext(ctx, sqlite.InsertEventSQL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ins.Close()
+	ids := newBenchIDs()
+	b.ResetTimer()
+	for i := int64(0); i < int64(b.N); {
+		if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+			b.Fatal(err)
+		}
+		for j := 0; j < size && i < int64(b.N); j++ {
+			if _, err := ins.ExecContext(ctx, plainRow(i, ids.next())...); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+		if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
