@@ -35,7 +35,12 @@ type ackedAppend struct {
 // TestCrash runs the crash test: SCELLE_CRASH_ROUNDS rounds (default 10, 3
 // under -short) on one store file; each round starts a child process that
 // appends under concurrent load, kills it with SIGKILL at a random moment,
-// reopens the store and verifies it. SCELLE_CRASH_SEED replays a run.
+// reopens the store and verifies it. SCELLE_CRASH_SEED replays a run's kill
+// moments and choices (the scheduling of the child's goroutines is not
+// replayable). More rounds:
+//
+//	make test CRASH_ROUNDS=100
+//	SCELLE_CRASH_ROUNDS=100 go test -count=1 -run 'TestCrash$' ./integration/
 func TestCrash(t *testing.T) {
 	rounds := 10
 	if testing.Short() {
