@@ -87,7 +87,7 @@ const digest = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
 func (c *chaos) step() {
 	w := c.w
 	w.tick(time.Duration(1+c.pick("minutes", 120)) * time.Minute)
-	n := c.pick("command", 22)
+	n := c.pick("command", 24)
 	if len(c.cases) == 0 {
 		n = 0
 	}
@@ -198,6 +198,10 @@ func (c *chaos) exhibitStep(n int, x *domain.Exhibit) {
 		}
 	case 20:
 		c.run(holder, domain.AuditInventory{ExhibitID: x.ID, InventoryRef: "INV-1", Found: c.pick("found", 4) > 0, Location: x.Custodian.Location})
+	case 22:
+		c.run(holder, domain.OpenSeal{ExhibitID: x.ID, Purpose: "sampling", AuthorityRef: "REQ-1"})
+	case 23:
+		c.run(holder, domain.ResealExhibit{ExhibitID: x.ID, SealNumber: fmt.Sprintf("RS-%d", w.keys)})
 	default:
 		c.run(holder, domain.AddAnnotation{ExhibitID: x.ID, Kind: "note", Text: "seen"})
 	}

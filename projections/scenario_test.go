@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -14,6 +15,7 @@ type story struct {
 	caseID, frCaseID       uuid.UUID
 	seizureID, frSeizureID uuid.UUID
 	bales                  []uuid.UUID
+	sample                 uuid.UUID
 	frExhibits             []uuid.UUID
 	// queryNow is when the views are read: bale 4's checkout is overdue.
 	queryNow time.Time
@@ -86,6 +88,44 @@ func tangier(w *world) story {
 	w.tick(time.Hour)
 	w.must(karim, domain.InspectSeal{ExhibitID: s.bales[1], Seal: domain.SealSeen{Number: "MA-S-0091202", Condition: domain.SealDamaged},
 		Remarks: "tape lifted at one corner"})
+
+	// Karim takes a 20 g sub-sample from bale 1 for the lab; Salma
+	// receives it, reports, then amends her report.
+	w.tick(time.Hour)
+	w.must(karim, domain.OpenSeal{ExhibitID: s.bales[0], Purpose: "sampling for analysis", AuthorityRef: "REQ-2026-3301"})
+	d = w.must(karim, domain.TakeSubSample{ExhibitID: s.bales[0], Label: "1 of 6 / sample 1", Purpose: "analysis",
+		SealNumber: "MA-S-0091300", Weighing: domain.Weighing{GrossMg: 25_000, NetMg: 20_000, TareMg: 5_000, UncertaintyMg: 20,
+			ScaleID: "TGM-SC-01", CalibrationRef: "CAL-2026-118"}})
+	s.sample = find[domain.SubSampleTaken](w.t, d).SubSampleID
+	w.must(karim, domain.ResealExhibit{ExhibitID: s.bales[0], SealNumber: "MA-S-0091211"})
+	d = w.must(karim, domain.OfferTransfer{ExhibitID: s.sample, To: domain.Party{Agency: "MA-LAB-CASA", Person: "salma"}, Purpose: "analysis"})
+	w.tick(5 * time.Hour)
+	w.must(salma, domain.AcceptTransfer{ExhibitID: s.sample, TransferID: find[domain.TransferOffered](w.t, d).TransferID,
+		Seal: domain.SealSeen{Number: "MA-S-0091300", Condition: domain.SealIntact}})
+	w.must(salma, domain.RecordLabReceipt{ExhibitID: s.sample, LabCaseNumber: "CASA-2026-5512",
+		Seal: domain.SealSeen{Number: "MA-S-0091300", Condition: domain.SealIntact}, PackagingCondition: "intact"})
+	w.tick(48 * time.Hour)
+	report := domain.ReportBody{LabCaseNumber: "CASA-2026-5512", Substances: []domain.Substance{{Name: "cannabis resin (THC)", PurityBP: 2750, UncertaintyBP: 180}},
+		NetMg: 19_840, NetUncertaintyMg: 20, Techniques: []string{"GC-MS"}, Reviewer: "Dr. Bennani", ReportDigest: digest, ConsumedMg: 100}
+	d = w.must(salma, domain.ReportAnalysis{ExhibitID: s.sample, Report: report})
+	report.Reviewer = "Dr. Bennis"
+	w.tick(time.Hour)
+	w.must(salma, domain.AmendReport{ExhibitID: s.sample, ReportID: find[domain.AnalysisReported](w.t, d).ReportID,
+		Reason: "typo in the reviewer's name", Report: report})
+
+	// The seal mismatch on bale 5 is explained; the prosecutor holds bale 2
+	// and authorises the destruction of bale 3.
+	w.tick(time.Hour)
+	disc := s.bales[4]
+	if dd, err := w.events(context.Background(), domain.ExhibitStream(disc)); err == nil {
+		for id := range domain.NewExhibit(dd...).Discrepancies {
+			w.must(idriss, domain.ResolveDiscrepancy{ExhibitID: disc, DiscrepancyID: id, Resolution: "seal number misread at the port"})
+		}
+	}
+	b2 := s.bales[1]
+	w.must(idriss, domain.PlaceHold{CaseID: s.caseID, ExhibitID: &b2, Reason: "defence requested a counter-analysis"})
+	w.must(idriss, domain.AuthoriseDisposal{ExhibitID: s.bales[2], OrderRef: "ORD-2026-3310", Method: domain.DisposalDestruction,
+		NotifiedAt: w.now, ChallengeDeadline: w.now.Add(24 * time.Hour)})
 
 	// The French case is never shared with Morocco; its seizure stays in
 	// Marseille.

@@ -57,7 +57,7 @@ func views(t testing.TB, m *ReadModels, s story, last uint64) map[string]map[str
 		}
 		out[view][agency] = v
 	}
-	exhibits := append(append([]uuid.UUID{}, s.bales...), s.frExhibits...)
+	exhibits := append(append(append([]uuid.UUID{}, s.bales...), s.frExhibits...), s.sample)
 	wait := &last
 	for _, a := range agencies {
 		for i, x := range exhibits {
