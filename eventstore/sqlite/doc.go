@@ -36,23 +36,26 @@
 // request for the single writer goroutine, which owns the one write
 // connection, the Merkle right border (ledger.Tree) and a bounded cache of
 // stream heads (last revision and hash). Each turn, the writer takes every
-// request already queued (up to Options.MaxBatchEvents events) and writes
-// them in one BEGIN IMMEDIATE transaction — a group commit: while one group
-// is being fsynced, the next one queues up. Within the transaction, each
-// append is decided on its own, in queue order, against the state the
+// request already queued (up to Options.MaxBatchEvents events; when the queue
+// runs dry it yields once so that the callers it just answered can join) and
+// writes them in one BEGIN IMMEDIATE transaction — a group commit: while one
+// group is being fsynced, the next one queues up. Within the transaction,
+// each append is decided on its own, in queue order, against the state the
 // transaction sees (the file plus the appends staged before it):
 //
-//  1. its event IDs are looked up: if all are already written, in this
-//     stream, consecutively and with the same content (eventstore.SameContent),
-//     the original result is returned whatever the expected revision; any
-//     other overlap is an *eventstore.IDReusedError;
-//  2. the expected revision is checked against the stream's head
-//     (*eventstore.WrongRevisionError otherwise);
-//  3. each event's envelope is completed (recorded_at from Options.Now, one
+//  1. the expected revision is checked against the stream's head; if it does
+//     not match, the event IDs are looked up first, because a retry of an
+//     append already written wins over the revision check;
+//  2. each event's envelope is completed (recorded_at from Options.Now, one
 //     instant per group; payload digest; prev_hash from the stream's head)
-//     and hashed by ledger.Link; its leaf ledger.LeafHash(hash) is appended
-//     to a clone of the Merkle border, and the event row and every node the
-//     border returns are inserted.
+//     and hashed by ledger.Link, and the rows are inserted (under a SAVEPOINT
+//     when the append has several events);
+//  3. if the UNIQUE constraint on event_id fires, the append is undone and
+//     its IDs looked up: the same events, in this stream, consecutively and
+//     with the same content (eventstore.SameContent) return the original
+//     result; any other overlap is an *eventstore.IDReusedError;
+//  4. each leaf ledger.LeafHash(hash) is appended to a clone of the Merkle
+//     border, and every node the border returns is inserted.
 //
 // A refused append writes nothing and does not disturb its neighbours. The
 // group is committed; only then do the border and the head cache take the

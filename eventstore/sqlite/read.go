@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"math"
 	"strings"
@@ -283,4 +284,61 @@ func readNodes(ctx context.Context, conn *sql.Conn, ids []ledger.NodeID) ([]ledg
 		out[i] = h
 	}
 	return out, nil
+}
+
+// eventFromValues reads one row of eventColumns, as the driver returns it,
+// into e.
+func eventFromValues(v []driver.Value, e *eventstore.RecordedEvent) error {
+	if len(v) != 17 {
+		return fmt.Errorf("event row has %d columns, want 17", len(v))
+	}
+	var bad []string
+	i64 := func(i int) int64 {
+		n, ok := v[i].(int64)
+		if !ok {
+			bad = append(bad, fmt.Sprint(i))
+		}
+		return n
+	}
+	str := func(i int) string {
+		switch s := v[i].(type) {
+		case string:
+			return s
+		case []byte:
+			return string(s)
+		}
+		bad = append(bad, fmt.Sprint(i))
+		return ""
+	}
+	fixed := func(i int, dst []byte) {
+		b, ok := v[i].([]byte)
+		if !ok || len(b) != len(dst) {
+			bad = append(bad, fmt.Sprint(i))
+			return
+		}
+		copy(dst, b)
+	}
+	e.Position = uint64(i64(0))
+	fixed(1, e.EventID[:])
+	e.Stream = str(2)
+	e.Revision = uint64(i64(3))
+	e.Type = str(4)
+	e.SchemaVersion = uint32(i64(5))
+	e.OccurredAt = time.Unix(0, i64(6)).UTC()
+	e.RecordedAt = time.Unix(0, i64(7)).UTC()
+	e.Actor.User, e.Actor.Agency, e.Actor.Role = str(8), str(9), str(10)
+	fixed(11, e.CorrelationID[:])
+	fixed(12, e.CausationID[:])
+	fixed(13, e.PayloadDigest[:])
+	fixed(14, e.PrevHash[:])
+	fixed(15, e.Hash[:])
+	if p, ok := v[16].([]byte); ok {
+		e.Payload = append([]byte{}, p...)
+	} else {
+		bad = append(bad, "16")
+	}
+	if bad != nil {
+		return fmt.Errorf("event row has malformed columns %v", bad)
+	}
+	return nil
 }

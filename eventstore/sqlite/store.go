@@ -101,7 +101,10 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		s.closeDBs()
 		return nil, err
 	}
-	go s.w.run(s.reqs, s.wdone)
+	if err := s.w.start(s.reqs, s.wdone); err != nil {
+		s.closeDBs()
+		return nil, err
+	}
 	return s, nil
 }
 

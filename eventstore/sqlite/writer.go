@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"runtime"
@@ -30,10 +31,11 @@ type writer struct {
 	envs     []eventstore.RecordedEvent
 	outcomes []outcome
 
-	begin, commit, rollback        *sql.Stmt
-	savepoint, rollbackTo, release *sql.Stmt
-	byID, headOf                   *sql.Stmt
-	insEvent, insNode              *sql.Stmt
+	begin, commit, rollback        *rawStmt
+	savepoint, rollbackTo, release *rawStmt
+	byID, headOf                   *rawStmt
+	insEvent, insNode              *rawStmt
+	row                            []driver.Value // scratch for lookups
 
 	// groupHook, if set (by tests, before the first append), is called with
 	// the number of appends of each group before the writer decides them.
@@ -56,9 +58,45 @@ func newWriter(ctx context.Context, s *Store, conn *sql.Conn) (*writer, error) {
 		conn:   conn,
 		heads:  make(map[string]head),
 		staged: make(map[string]head),
+		row:    make([]driver.Value, 17),
 	}
+	tree, err := restoreTree(ctx, conn)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", s.path, err)
+	}
+	w.tree = tree
+	return w, nil
+}
+
+// start runs the writer goroutine, which holds the driver connection (sql.Conn.Raw)
+// until reqs is closed, and waits until its statements are prepared.
+func (w *writer) start(reqs <-chan *request, done chan<- struct{}) error {
+	ready := make(chan error, 1)
+	go func() {
+		defer close(done)
+		prepared := false
+		err := w.conn.Raw(func(dc any) error {
+			if err := w.prepare(dc); err != nil {
+				return err
+			}
+			prepared = true
+			ready <- nil
+			w.run(reqs)
+			return w.closeStmts()
+		})
+		if !prepared {
+			ready <- err
+		}
+	}()
+	if err := <-ready; err != nil {
+		return fmt.Errorf("sqlite: open %s: %w", w.s.path, err)
+	}
+	return nil
+}
+
+func (w *writer) prepare(dc any) error {
 	for _, p := range []struct {
-		stmt **sql.Stmt
+		stmt **rawStmt
 		sql  string
 	}{
 		{&w.begin, `BEGIN IMMEDIATE`},
@@ -72,20 +110,14 @@ func newWriter(ctx context.Context, s *Store, conn *sql.Conn) (*writer, error) {
 		{&w.insEvent, insertEventSQL},
 		{&w.insNode, `INSERT INTO merkle_nodes (id, hash) VALUES (?, ?)`},
 	} {
-		st, err := conn.PrepareContext(ctx, p.sql)
+		st, err := prepareRaw(w.ctx, dc, p.sql)
 		if err != nil {
-			w.close()
-			return nil, fmt.Errorf("sqlite: open %s: prepare %q: %w", s.path, p.sql, err)
+			_ = w.closeStmts()
+			return err
 		}
 		*p.stmt = st
 	}
-	tree, err := restoreTree(ctx, conn)
-	if err != nil {
-		w.close()
-		return nil, fmt.Errorf("sqlite: open %s: %w", s.path, err)
-	}
-	w.tree = tree
-	return w, nil
+	return nil
 }
 
 // restoreTree rebuilds the Merkle right border from the persisted nodes and
@@ -124,18 +156,23 @@ func restoreTree(ctx context.Context, conn *sql.Conn) (*ledger.Tree, error) {
 	return tree, nil
 }
 
-func (w *writer) close() error {
+func (w *writer) closeStmts() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{w.begin, w.commit, w.rollback, w.savepoint, w.rollbackTo, w.release, w.byID, w.headOf, w.insEvent, w.insNode} {
-		if st != nil {
-			errs = append(errs, st.Close())
-		}
-	}
-	if w.conn != nil {
-		errs = append(errs, w.conn.Close())
-		w.conn = nil
+	for _, st := range []**rawStmt{&w.begin, &w.commit, &w.rollback, &w.savepoint, &w.rollbackTo, &w.release, &w.byID, &w.headOf, &w.insEvent, &w.insNode} {
+		errs = append(errs, (*st).close())
+		*st = nil
 	}
 	return errors.Join(errs...)
+}
+
+// close releases the write connection, once the writer goroutine is done.
+func (w *writer) close() error {
+	if w.conn == nil {
+		return nil
+	}
+	err := w.conn.Close()
+	w.conn = nil
+	return err
 }
 
 // run takes appends from reqs until it is closed. Each turn takes every
@@ -148,8 +185,7 @@ func (w *writer) close() error {
 // answered are usually about to append again, and waiting for them these few
 // microseconds makes one group of what would otherwise be two half groups,
 // each paying its own fsync.
-func (w *writer) run(reqs <-chan *request, done chan<- struct{}) {
-	defer close(done)
+func (w *writer) run(reqs <-chan *request) {
 	var batch []*request
 	for {
 		r, ok := <-reqs
@@ -226,7 +262,7 @@ func (w *writer) tryGroup(reqs []*request) error {
 	clear(w.staged)
 	w.outcomes = w.outcomes[:0]
 	now := w.s.now().Round(0).UTC()
-	if _, err := w.begin.ExecContext(w.ctx); err != nil {
+	if err := w.begin.exec(w.ctx); err != nil {
 		return fmt.Errorf("sqlite: append: begin: %w", err)
 	}
 	for _, r := range reqs {
@@ -237,7 +273,7 @@ func (w *writer) tryGroup(reqs []*request) error {
 		}
 		w.outcomes = append(w.outcomes, outcome{res: res, err: refused})
 	}
-	if _, err := w.commit.ExecContext(w.ctx); err != nil {
+	if err := w.commit.exec(w.ctx); err != nil {
 		w.abort()
 		return fmt.Errorf("sqlite: append: commit: %w", err)
 	}
@@ -254,7 +290,7 @@ func (w *writer) tryGroup(reqs []*request) error {
 
 func (w *writer) abort() {
 	// ROLLBACK fails harmlessly if SQLite already rolled the transaction back.
-	_, _ = w.rollback.ExecContext(w.ctx)
+	_ = w.rollback.exec(w.ctx)
 }
 
 func (w *writer) cacheHead(stream string, h head) {
@@ -326,7 +362,7 @@ func (w *writer) stage(tree *ledger.Tree, r *request, now time.Time) (res events
 	// so that a constraint violation on its k-th event undoes the first k-1.
 	multi := len(w.envs) > 1
 	if multi {
-		if _, err := w.savepoint.ExecContext(w.ctx); err != nil {
+		if err := w.savepoint.exec(w.ctx); err != nil {
 			return res, nil, fmt.Errorf("savepoint: %w", err)
 		}
 	}
@@ -341,10 +377,10 @@ func (w *writer) stage(tree *ledger.Tree, r *request, now time.Time) (res events
 		}
 		// Only the failed statement was undone: undo the rest of the append.
 		if multi {
-			if _, err := w.rollbackTo.ExecContext(w.ctx); err != nil {
+			if err := w.rollbackTo.exec(w.ctx); err != nil {
 				return res, nil, fmt.Errorf("rollback to savepoint: %w", err)
 			}
-			if _, err := w.release.ExecContext(w.ctx); err != nil {
+			if err := w.release.exec(w.ctx); err != nil {
 				return res, nil, fmt.Errorf("release savepoint: %w", err)
 			}
 		}
@@ -355,7 +391,7 @@ func (w *writer) stage(tree *ledger.Tree, r *request, now time.Time) (res events
 		return res, nil, fmt.Errorf("insert event %s: %w", e.EventID, err)
 	}
 	if multi {
-		if _, err := w.release.ExecContext(w.ctx); err != nil {
+		if err := w.release.exec(w.ctx); err != nil {
 			return res, nil, fmt.Errorf("release savepoint: %w", err)
 		}
 	}
@@ -372,7 +408,7 @@ func (w *writer) stage(tree *ledger.Tree, r *request, now time.Time) (res events
 			if err != nil {
 				return res, nil, err
 			}
-			if _, err := w.insNode.ExecContext(w.ctx, key, n.Hash[:]); err != nil {
+			if err := w.insNode.exec(w.ctx, key, n.Hash[:]); err != nil {
 				return res, nil, fmt.Errorf("insert merkle node (%d, %d): %w", n.ID.Level, n.ID.Index, err)
 			}
 		}
@@ -415,13 +451,12 @@ func (w *writer) retried(r *request) (res eventstore.AppendResult, refused error
 }
 
 func (w *writer) insertEvent(e *eventstore.RecordedEvent) error {
-	_, err := w.insEvent.ExecContext(w.ctx,
+	return w.insEvent.exec(w.ctx,
 		int64(e.Position), e.EventID[:], e.Stream, int64(e.Revision), e.Type, int64(e.SchemaVersion),
 		e.OccurredAt.UnixNano(), e.RecordedAt.UnixNano(),
 		e.Actor.User, e.Actor.Agency, e.Actor.Role,
 		e.CorrelationID[:], e.CausationID[:],
 		e.PayloadDigest[:], e.PrevHash[:], e.Hash[:], e.Payload)
-	return err
 }
 
 // idempotent decides an append some of whose event IDs are already written:
@@ -463,19 +498,16 @@ func idempotent(r *request, found []eventstore.RecordedEvent, nfound int) (event
 
 // lookupID reads the event with the given ID as this transaction sees it.
 func (w *writer) lookupID(id [16]byte) (eventstore.RecordedEvent, bool, error) {
-	rows, err := w.byID.QueryContext(w.ctx, id[:])
-	if err != nil {
-		return eventstore.RecordedEvent{}, false, fmt.Errorf("look up event id: %w", err)
-	}
-	defer rows.Close()
-	if !rows.Next() {
-		return eventstore.RecordedEvent{}, false, rows.Err()
-	}
 	var e eventstore.RecordedEvent
-	if err := scanEvent(rows, &e); err != nil {
+	found, err := w.byID.queryRow(w.ctx, w.row, id[:])
+	if err == nil && found {
+		err = eventFromValues(w.row, &e)
+	}
+	clear(w.row)
+	if err != nil {
 		return e, false, fmt.Errorf("look up event id: %w", err)
 	}
-	return e, true, rows.Close()
+	return e, found, nil
 }
 
 // head returns the last event of stream: staged by this transaction, cached,
@@ -487,22 +519,21 @@ func (w *writer) head(stream string) (head, error) {
 	if h, ok := w.heads[stream]; ok {
 		return h, nil
 	}
-	var (
-		rev  int64
-		hash []byte
-	)
-	err := w.headOf.QueryRowContext(w.ctx, stream).Scan(&rev, &hash)
-	if errors.Is(err, sql.ErrNoRows) {
+	found, err := w.headOf.queryRow(w.ctx, w.row[:2], stream)
+	if err != nil {
+		return head{}, fmt.Errorf("read stream head: %w", err)
+	}
+	if !found {
 		h := head{}
 		w.cacheHead(stream, h)
 		return h, nil
 	}
-	if err != nil {
-		return head{}, fmt.Errorf("read stream head: %w", err)
-	}
+	rev, ok1 := w.row[0].(int64)
+	hash, ok2 := w.row[1].([]byte)
+	clear(w.row)
 	hh, err := toHash(hash)
-	if err != nil {
-		return head{}, fmt.Errorf("read stream head: %w", err)
+	if !ok1 || !ok2 || err != nil {
+		return head{}, fmt.Errorf("read stream head of %s: malformed row", stream)
 	}
 	h := head{rev: uint64(rev), hash: hh, exists: true}
 	w.cacheHead(stream, h)
