@@ -65,7 +65,7 @@ func TestCrash(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, 0x5ce11e))
 	path := filepath.Join(t.TempDir(), "crash.db")
 
-	v := &verifier{path: path}
+	v := &verifier{path: path, rng: rng}
 	var acked []ackedAppend
 	for round := range rounds {
 		got := runChild(t, path, round, rng)

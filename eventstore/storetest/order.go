@@ -130,3 +130,82 @@ func (s *suite) testGlobalOrder(t *testing.T) {
 		t.Fatalf("global order: got %d events, want the %d acknowledged", len(all), total)
 	}
 }
+
+// testPagingUnderLoad pages through the global order with ReadAll while
+// writers commit, as a projection does: the pages, put end to end, must be
+// exactly the final global order (an event never shows up later at a
+// position a reader has already passed).
+func (s *suite) testPagingUnderLoad(t *testing.T) {
+	ctx := testCtx(t)
+	st := s.open(t)
+	const (
+		writers = 6
+		appends = 60
+		page    = 25
+	)
+	mustAppend(t, ctx, st, "exhibit-first", eventstore.NoStream, newEvent("ExhibitRegistered"))
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := range writers {
+		wg.Go(func() {
+			for i := range appends {
+				stream := fmt.Sprintf("exhibit-p%d-%d", w, i%5)
+				if _, err := st.Append(ctx, stream, eventstore.Any, newEvents("ExhibitWeighed", 1+i%3)...); err != nil {
+					errs <- fmt.Errorf("writer %d append %d: got %v, want no error", w, i, err)
+					return
+				}
+			}
+		})
+	}
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+
+	// Read from the last position seen (inclusive, which works for sparse
+	// positions too) and drop the event already seen.
+	var seen []eventstore.RecordedEvent
+	poll := func() int {
+		t.Helper()
+		opts := eventstore.ReadOptions{Direction: eventstore.Forwards, From: eventstore.Start, Count: page}
+		if len(seen) > 0 {
+			opts.From, opts.Count = eventstore.At(seen[len(seen)-1].Position), page+1
+		}
+		got, err := st.ReadAll(ctx, opts)
+		if err != nil {
+			t.Fatalf("read a page: got %v, want no error", err)
+		}
+		if len(seen) > 0 {
+			if len(got) == 0 || got[0].EventID != seen[len(seen)-1].EventID {
+				t.Fatalf("read from position %d: got %v, want the event last seen there first", seen[len(seen)-1].Position, recordedIDs(got))
+			}
+			got = got[1:]
+		}
+		seen = append(seen, got...)
+		return len(got)
+	}
+	for loaded := false; ; {
+		select {
+		case <-done:
+			loaded = true
+		default:
+		}
+		if n := poll(); n == 0 && loaded {
+			break
+		}
+	}
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	all := readAll(t, ctx, st)
+	if len(seen) != len(all) {
+		t.Fatalf("paging under load: got %d events, want %d: %s", len(seen), len(all), firstDifference(seen, all))
+	}
+	for i := range all {
+		if seen[i].EventID != all[i].EventID || seen[i].Position != all[i].Position {
+			t.Fatalf("paging under load skipped or repeated: %s", firstDifference(seen, all))
+		}
+	}
+}

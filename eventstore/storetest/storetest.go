@@ -57,6 +57,7 @@ func (o Options) Run(t *testing.T, open func(t *testing.T) eventstore.Store) {
 	t.Run("RacingRetryOnConflict", s.testRacingRetryOnConflict)
 	t.Run("Idempotency", s.testIdempotency)
 	t.Run("GlobalOrderIsCommitOrder", s.testGlobalOrder)
+	t.Run("ReadAllPagingUnderLoad", s.testPagingUnderLoad)
 	t.Run("ReadStream", s.testReadStream)
 	t.Run("ReadAll", s.testReadAll)
 	t.Run("Envelope", s.testEnvelope)
