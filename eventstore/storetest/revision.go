@@ -53,10 +53,10 @@ func (s *suite) testExpectedRevision(t *testing.T) {
 		{eventstore.Any, 1, 4},
 		{eventstore.Exact(4), 3, 7},
 	}
-	for _, st2 := range steps {
-		res := mustAppend(t, ctx, st, ex, st2.exp, newEvents("ExhibitWeighed", st2.n)...)
-		if res.Revision != st2.wantRev {
-			t.Fatalf("append of %d events expecting %v: got revision %d, want %d", st2.n, st2.exp, res.Revision, st2.wantRev)
+	for _, step := range steps {
+		res := mustAppend(t, ctx, st, ex, step.exp, newEvents("ExhibitWeighed", step.n)...)
+		if res.Revision != step.wantRev {
+			t.Fatalf("append of %d events expecting %v: got revision %d, want %d", step.n, step.exp, res.Revision, step.wantRev)
 		}
 	}
 	// A stale Exact after the stream moved on.
