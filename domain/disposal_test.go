@@ -107,7 +107,9 @@ func TestExhibit_DestroyUnderJudicialInformation(t *testing.T) {
 
 func TestExhibit_ReturnAndRelease(t *testing.T) {
 	ret := func(f *fx) Command { return ReturnExhibit{ExhibitID: f.x, ReturnedTo: "OWNER-REF-9"} }
-	rel := func(f *fx) Command { return ReleaseExhibit{ExhibitID: f.x, ReleasedTo: "HEALTH-AUTH", Reason: "medical use"} }
+	rel := func(f *fx) Command {
+		return ReleaseExhibit{ExhibitID: f.x, ReleasedTo: "HEALTH-AUTH", Reason: "medical use"}
+	}
 	past := func(method string) func(w *world, f *fx) {
 		return func(w *world, f *fx) { authorise(method, time.Hour)(w, f); w.advance(2 * time.Hour) }
 	}

@@ -15,7 +15,9 @@ func sampleCmd(f *fx, netMg int64) TakeSubSample {
 }
 
 func TestExhibit_TakeSubSample(t *testing.T) {
-	opened := func(w *world, f *fx) { w.must(karim, OpenSeal{ExhibitID: f.x, Purpose: "sampling", AuthorityRef: "REQ-1"}) }
+	opened := func(w *world, f *fx) {
+		w.must(karim, OpenSeal{ExhibitID: f.x, Purpose: "sampling", AuthorityRef: "REQ-1"})
+	}
 	take := func(netMg int64) func(f *fx) Command { return func(f *fx) Command { return sampleCmd(f, netMg) } }
 	run(t, stock(FrameworkCustoms), []tc{
 		{name: "ok", by: karim, given: opened, when: take(20_000),

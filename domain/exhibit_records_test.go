@@ -7,7 +7,9 @@ import (
 )
 
 func TestExhibit_Discrepancy(t *testing.T) {
-	raise := func(f *fx) Command { return RaiseDiscrepancy{ExhibitID: f.x, Kind: DiscrepancyOther, Detail: "label torn"} }
+	raise := func(f *fx) Command {
+		return RaiseDiscrepancy{ExhibitID: f.x, Kind: DiscrepancyOther, Detail: "label torn"}
+	}
 	raised := func(w *world, f *fx) { f.aux = find[DiscrepancyRaised](t, w.must(karim, raise(f))).DiscrepancyID }
 	resolve := func(f *fx) Command {
 		return ResolveDiscrepancy{ExhibitID: f.x, DiscrepancyID: f.aux, Resolution: "label replaced, photo attached"}
@@ -74,7 +76,9 @@ func TestExhibit_AuditInventory(t *testing.T) {
 }
 
 func TestExhibit_Annotate(t *testing.T) {
-	note := func(f *fx) Command { return AddAnnotation{ExhibitID: f.x, Kind: "note", Text: "photo of the label added"} }
+	note := func(f *fx) Command {
+		return AddAnnotation{ExhibitID: f.x, Kind: "note", Text: "photo of the label added"}
+	}
 	run(t, stock(FrameworkCustoms), []tc{
 		{name: "note", by: karim, when: note, want: []string{TypeAnnotationAdded}},
 		{name: "by_magistrate", by: idriss, when: note, want: []string{TypeAnnotationAdded}},

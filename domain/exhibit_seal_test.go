@@ -43,7 +43,9 @@ func TestExhibit_Seal(t *testing.T) {
 func TestExhibit_Weigh(t *testing.T) {
 	net := int64(bale - 400_000_000)
 	cmd := func(netMg int64) func(f *fx) Command {
-		return func(f *fx) Command { return WeighExhibit{ExhibitID: f.x, Purpose: PurposeControl, Weighing: weighing(netMg, 5_000)} }
+		return func(f *fx) Command {
+			return WeighExhibit{ExhibitID: f.x, Purpose: PurposeControl, Weighing: weighing(netMg, 5_000)}
+		}
 	}
 	run(t, stock(FrameworkCustoms), []tc{
 		{name: "ok", by: karim, when: cmd(net + 7_000), want: []string{TypeExhibitWeighed}},
@@ -134,7 +136,9 @@ func TestExhibit_InspectSeal(t *testing.T) {
 		{name: "foreign_auditor", by: Principal{User: "x", Agency: "FR-IGF", Roles: []Role{RoleAuditor}}, when: cmd("", SealIntact), is: ErrForbidden},
 		{name: "never_sealed", by: nadia, given: func(w *world, f *fx) {
 			f.x = find[SeizureRecorded](t, w.must(nadia, seizureCmd(f.c, 1, false))).ExhibitIDs[0]
-		}, when: func(f *fx) Command { return InspectSeal{ExhibitID: f.x, Seal: SealSeen{Number: "S", Condition: SealIntact}} }, rule: "seal.not-sealed"},
+		}, when: func(f *fx) Command {
+			return InspectSeal{ExhibitID: f.x, Seal: SealSeen{Number: "S", Condition: SealIntact}}
+		}, rule: "seal.not-sealed"},
 	})
 }
 

@@ -252,8 +252,8 @@ func baleSpec(i int, sealed bool) ExhibitSpec {
 func seizureCmd(caseID uuid.UUID, n int, sealed bool) RecordSeizure {
 	c := RecordSeizure{
 		CaseID: caseID, RecordNumber: "PV-2026-0412", SeizedAt: t0.Add(-2 * time.Hour), ClosedAt: t0.Add(-30 * time.Minute),
-		Place:           Place{Name: "Tanger Med, gate 4", Country: "MA", Code: "MAPTM", Coordinates: &Coordinates{LatE7: 358850000, LonE7: -54990000}},
-		Cause:           "scanner image anomaly", DetectionMethod: "x-ray scan", Conveyance: "truck AB-123-CD",
+		Place: Place{Name: "Tanger Med, gate 4", Country: "MA", Code: "MAPTM", Coordinates: &Coordinates{LatE7: 358850000, LonE7: -54990000}},
+		Cause: "scanner image anomaly", DetectionMethod: "x-ray scan", Conveyance: "truck AB-123-CD",
 		Concealment: "false wall", Officers: []string{"nadia", "youssef"}, HolderPresent: true, HolderRef: "H-0001",
 		Custodian: Party{Agency: "MA-DOUANE-TGM", Person: "nadia"},
 	}
