@@ -48,6 +48,9 @@ type Store struct {
 
 	wdb *sql.DB // one connection, owned by the writer goroutine
 	rdb *sql.DB // read pool
+	cdb *sql.DB // one connection, owned by the checkpointer goroutine
+
+	cpdone chan struct{} // closed when the checkpointer has returned
 
 	// mu guards closed and the send on reqs, so that Close never races a
 	// send on the closed channel.
@@ -105,6 +108,10 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		s.closeDBs()
 		return nil, err
 	}
+	if err := s.openCheckpointer(ctx); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -122,6 +129,7 @@ func (s *Store) open(ctx context.Context) error {
 		"_pragma", "busy_timeout(10000)",
 		"_pragma", "synchronous(FULL)",
 		"_pragma", "cache_size(-65536)",
+		"_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", writerAutoCheckpoint),
 	))
 	if err != nil {
 		return fmt.Errorf("sqlite: open %s: %w", s.path, err)
@@ -198,7 +206,15 @@ func (s *Store) Close() error {
 	close(s.done)
 	s.mu.Unlock()
 	<-s.wdone
+	if s.cpdone != nil {
+		<-s.cpdone
+	}
 	var errs []error
+	if s.cdb != nil {
+		if err := s.cdb.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if err := s.w.close(); err != nil {
 		errs = append(errs, err)
 	}

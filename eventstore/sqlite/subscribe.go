@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"math"
 	"sync"
 
 	"github.com/scelle-ledger/scelle/eventstore"
@@ -43,6 +44,8 @@ func (s *Store) SubscribeAll(ctx context.Context, opts eventstore.SubscribeOptio
 	}
 	sub := &subscription{s: s, closed: make(chan struct{})}
 	switch v, at := opts.From.Value(); {
+	case at && v == math.MaxUint64:
+		sub.next = v // nothing can come after the last possible position
 	case at:
 		sub.next = v + 1
 	case opts.From.IsEnd():
@@ -97,6 +100,7 @@ func (sub *subscription) Recv() (eventstore.RecordedEvent, error) {
 // fill reads the next page of matching events below size.
 func (sub *subscription) fill(size uint64) error {
 	q := `SELECT ` + eventColumns + ` FROM events WHERE position >= ? AND position < ?` + sub.where + ` ORDER BY position LIMIT ?`
+	// sub.next < size, and sizes are counts of rows: both fit in an int64.
 	args := append([]any{int64(sub.next), int64(size)}, sub.args...)
 	args = append(args, subscriptionPage)
 	evs, err := sub.s.query(sub.ctx, q, args...)

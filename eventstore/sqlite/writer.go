@@ -243,6 +243,9 @@ func (w *writer) commitGroup(batch []*request) {
 	if err == nil {
 		return
 	}
+	// The cached heads may be what failed (another process wrote the file,
+	// say): read them again from the file.
+	clear(w.heads)
 	if len(live) == 1 {
 		live[0].reply(outcome{err: err})
 		return
