@@ -32,6 +32,15 @@ type outcome struct {
 
 func (r *request) reply(o outcome) { r.resp <- o }
 
+// size is the number of payload bytes of r.
+func (r *request) size() int {
+	n := 0
+	for i := range r.events {
+		n += len(r.events[i].Payload)
+	}
+	return n
+}
+
 // Append writes events to the end of stream if its revision matches
 // expected (see eventstore.Store). The call returns once the events are
 // durable (the transaction holding them is committed with synchronous=FULL)

@@ -69,6 +69,14 @@
 // ctx.Err() and nothing is written; once taken, the caller waits for the
 // true outcome.
 //
+// # Checkpoints
+//
+// A checkpointer goroutine on its own connection copies the WAL back into
+// the database file (PRAGMA wal_checkpoint(PASSIVE)) every 2000 committed
+// events, so that the writer does not stall for the copy and its fsync; the
+// writer still checkpoints by itself when the WAL reaches 16000 pages, which
+// bounds the WAL if the checkpointer falls behind.
+//
 // # Read path
 //
 // Reads use a pool of read-only connections (PRAGMA query_only); in WAL mode

@@ -26,9 +26,9 @@ var (
 type Options struct {
 	// Now is the clock for recorded_at; nil means time.Now.
 	Now func() time.Time
-	// MaxBatchEvents bounds the events one group commit writes; an append
-	// larger than this is still written whole, in a transaction of its own.
-	// 0 means 2048.
+	// MaxBatchEvents bounds the events one group commit writes (a group
+	// also stops at 16 MiB of payload); an append larger than this is still
+	// written whole, in a transaction of its own. 0 means 2048.
 	MaxBatchEvents int
 	// QueueLength is the number of appends that may wait for the writer
 	// before Append blocks. 0 means 1024.

@@ -193,17 +193,17 @@ func (w *writer) run(reqs <-chan *request) {
 			return
 		}
 		batch = append(batch[:0], r)
-		n := len(r.events)
+		n, size := len(r.events), r.size()
 		yielded := false
 	fill:
-		for n < w.s.opts.MaxBatchEvents {
+		for n < w.s.opts.MaxBatchEvents && size < maxBatchBytes {
 			select {
 			case r, ok := <-reqs:
 				if !ok {
 					break fill
 				}
 				batch = append(batch, r)
-				n += len(r.events)
+				n, size = n+len(r.events), size+r.size()
 				yielded = false
 			default:
 				if yielded {
@@ -217,6 +217,10 @@ func (w *writer) run(reqs <-chan *request) {
 		clear(batch)
 	}
 }
+
+// maxBatchBytes bounds the payload bytes of one group, so that a few large
+// events do not make one huge transaction.
+const maxBatchBytes = 16 << 20
 
 // commitGroup writes a group of appends. If the group's transaction fails
 // as a whole (an I/O error, say), each append is retried in a transaction
