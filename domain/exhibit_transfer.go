@@ -37,7 +37,7 @@ func (c OfferTransfer) decide(d *decision) error {
 	if !cs.Participant(c.To.Agency) {
 		return rule("transfer.receiver-not-participant", "to.agency", "agency %s does not participate in case %s", c.To.Agency, cs.ID)
 	}
-	if c.To == x.Custodian {
+	if c.To.Agency == x.Custodian.Agency && c.To.Person == x.Custodian.Person && (c.To.Location == "" || c.To.Location == x.Custodian.Location) {
 		return rule("transfer.to-self", "to", "exhibit %s is already held by %s", x.ID, c.To.Agency)
 	}
 	from, _ := cs.CountryOf(x.Custodian.Agency)
