@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 	"time"
 
 	sqlitedriver "modernc.org/sqlite"
@@ -34,7 +35,8 @@ type writer struct {
 	begin, commit, rollback        *rawStmt
 	savepoint, rollbackTo, release *rawStmt
 	byID, headOf                   *rawStmt
-	insEvent, insNode              *rawStmt
+	insEvent, insNode, insNodes    *rawStmt
+	nodeArgs                       []driver.Value // (id, hash) pairs not yet inserted
 	row                            []driver.Value // scratch for lookups
 
 	// groupHook, if set (by tests, before the first append), is called with
@@ -109,6 +111,7 @@ func (w *writer) prepare(dc any) error {
 		{&w.headOf, `SELECT revision, hash FROM events WHERE stream = ? ORDER BY revision DESC LIMIT 1`},
 		{&w.insEvent, insertEventSQL},
 		{&w.insNode, `INSERT INTO merkle_nodes (id, hash) VALUES (?, ?)`},
+		{&w.insNodes, `INSERT INTO merkle_nodes (id, hash) VALUES (?, ?)` + strings.Repeat(`, (?, ?)`, nodeChunk-1)},
 	} {
 		st, err := prepareRaw(w.ctx, dc, p.sql)
 		if err != nil {
@@ -158,7 +161,7 @@ func restoreTree(ctx context.Context, conn *sql.Conn) (*ledger.Tree, error) {
 
 func (w *writer) closeStmts() error {
 	var errs []error
-	for _, st := range []**rawStmt{&w.begin, &w.commit, &w.rollback, &w.savepoint, &w.rollbackTo, &w.release, &w.byID, &w.headOf, &w.insEvent, &w.insNode} {
+	for _, st := range []**rawStmt{&w.begin, &w.commit, &w.rollback, &w.savepoint, &w.rollbackTo, &w.release, &w.byID, &w.headOf, &w.insEvent, &w.insNode, &w.insNodes} {
 		errs = append(errs, (*st).close())
 		*st = nil
 	}
@@ -267,6 +270,8 @@ func (w *writer) commitGroup(batch []*request) {
 func (w *writer) tryGroup(reqs []*request) error {
 	tree := w.tree.Clone()
 	clear(w.staged)
+	clear(w.nodeArgs)
+	w.nodeArgs = w.nodeArgs[:0]
 	w.outcomes = w.outcomes[:0]
 	now := w.s.now().Round(0).UTC()
 	if err := w.begin.exec(w.ctx); err != nil {
@@ -279,6 +284,10 @@ func (w *writer) tryGroup(reqs []*request) error {
 			return fmt.Errorf("sqlite: append to %s: %w", r.stream, err)
 		}
 		w.outcomes = append(w.outcomes, outcome{res: res, err: refused})
+	}
+	if err := w.flushNodes(true); err != nil {
+		w.abort()
+		return fmt.Errorf("sqlite: append: %w", err)
 	}
 	if err := w.commit.exec(w.ctx); err != nil {
 		w.abort()
@@ -415,14 +424,41 @@ func (w *writer) stage(tree *ledger.Tree, r *request, now time.Time) (res events
 			if err != nil {
 				return res, nil, err
 			}
-			if err := w.insNode.exec(w.ctx, key, n.Hash[:]); err != nil {
-				return res, nil, fmt.Errorf("insert merkle node (%d, %d): %w", n.ID.Level, n.ID.Index, err)
-			}
+			w.nodeArgs = append(w.nodeArgs, key, n.Hash[:])
+		}
+		if err := w.flushNodes(false); err != nil {
+			return res, nil, err
 		}
 	}
 	last := &w.envs[len(w.envs)-1]
 	w.staged[r.stream] = head{rev: last.Revision, hash: last.Hash, exists: true}
 	return eventstore.AppendResult{Revision: last.Revision, Position: last.Position}, nil, nil
+}
+
+// nodeChunk is the number of Merkle nodes inserted by one statement.
+const nodeChunk = 32
+
+// flushNodes inserts the pending Merkle nodes by chunks of nodeChunk, and
+// the remainder one by one if all is set. Nodes are inserted only for
+// appends already accepted, outside any savepoint.
+func (w *writer) flushNodes(all bool) error {
+	args := w.nodeArgs
+	for len(args) >= 2*nodeChunk {
+		if err := w.insNodes.exec(w.ctx, args[:2*nodeChunk]...); err != nil {
+			return fmt.Errorf("insert merkle nodes: %w", err)
+		}
+		args = args[2*nodeChunk:]
+	}
+	for all && len(args) > 0 {
+		if err := w.insNode.exec(w.ctx, args[:2]...); err != nil {
+			return fmt.Errorf("insert merkle node: %w", err)
+		}
+		args = args[2:]
+	}
+	n := copy(w.nodeArgs, args)
+	clear(w.nodeArgs[n:])
+	w.nodeArgs = w.nodeArgs[:n]
+	return nil
 }
 
 // isConstraint reports whether err is a constraint violation, after which
