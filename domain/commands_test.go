@@ -3,8 +3,8 @@ package domain
 import (
 	"encoding/json"
 	"errors"
-	"time"
 	"testing"
+	"time"
 )
 
 // TestCommands_Registry: every registered command names itself, decodes

@@ -26,6 +26,12 @@
 //	    creates, otherwise the Revision() of the state it was based on. Each
 //	    NewEvent has a deterministic ID, the occurred_at, and the Event.
 //
+// To store a decision, encode each NewEvent with Encode into an
+// eventstore.EventData {ID, Type, SchemaVersion, Payload, OccurredAt,
+// Actor{User, Agency, Role: string(Decision.Role)}} and append each Append
+// in order (ExpectedRevision NoStream -> eventstore.NoStream, n ->
+// eventstore.Exact(n)), stopping at the first error.
+//
 // Streams are "case-<uuid>", "seizure-<uuid>" and "exhibit-<uuid>"
 // (CaseStream, SeizureStream, ExhibitStream). States (Case, Seizure,
 // Exhibit) are folded with NewCase / NewSeizure / NewExhibit or Apply;
@@ -59,6 +65,12 @@
 // *RuleError (409, a stable Code such as "custody.pending-transfer" and the
 // field concerned), ErrNotFound (404), ErrForbidden (403). All are wrapped
 // with %w; use errors.Is / errors.As.
+//
+// # Policy
+//
+// Policy holds the tunable parameters: MaxClockSkew (DefaultMaxClockSkew, 5
+// minutes) and WeightToleranceMg (added to the combined uncertainty).
+// Decide uses DefaultPolicy; Policy.Decide takes another.
 //
 // docs/DOMAIN.md lists every command, who may issue it, the events it
 // produces and the rules that refuse it.
