@@ -7,10 +7,12 @@ import (
 )
 
 // Mass is what an exhibit should weigh now: the last measurement minus what
-// left it since (sub-samples, declared consumption). Known is false until
-// the first weighing.
+// left it since (sub-samples, declared consumption). Known (the net mass)
+// is false until the first weighing; GrossKnown turns true with the first
+// weighing or gross weight seen.
 type Mass struct {
 	Known              bool
+	GrossKnown         bool
 	NetMg              int64
 	NetUncertaintyMg   int64
 	GrossMg            int64
@@ -148,9 +150,7 @@ func (x *Exhibit) observeGross(w *WeightSeen) {
 	if w == nil || w.GrossMg <= 0 {
 		return
 	}
-	if !x.Mass.Known {
-		x.Mass.Known = true
-	}
+	x.Mass.GrossKnown = true
 	x.Mass.GrossMg = w.GrossMg
 	x.Mass.GrossUncertaintyMg = w.UncertaintyMg
 }
@@ -181,7 +181,7 @@ func (x *Exhibit) Apply(e Event) {
 	case ExhibitSealed:
 		x.Seal, x.SealOpen, x.SealBroken = e.SealNumber, false, false
 	case ExhibitWeighed:
-		x.Mass = Mass{Known: true, NetMg: e.NetMg, NetUncertaintyMg: e.UncertaintyMg, GrossMg: e.GrossMg, GrossUncertaintyMg: e.UncertaintyMg}
+		x.Mass = Mass{Known: true, GrossKnown: true, NetMg: e.NetMg, NetUncertaintyMg: e.UncertaintyMg, GrossMg: e.GrossMg, GrossUncertaintyMg: e.UncertaintyMg}
 		if x.Disposal != nil && e.Purpose == PurposePreDestruction {
 			w := e
 			x.PreDestruction = &w

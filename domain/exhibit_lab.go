@@ -54,6 +54,10 @@ func (c TakeSubSample) decide(d *decision) error {
 	if c.SealNumber == x.Seal {
 		return rule("seal.reused", "seal_number", "seal %s is the parent's seal", c.SealNumber)
 	}
+	location := ""
+	if x.Holder() == x.Custodian.Agency {
+		location = x.Custodian.Location
+	}
 	childID := d.newID("sub-sample")
 	child := ExhibitRef{ExhibitID: childID, CaseID: x.CaseID}
 	stream := ExhibitStream(childID)
@@ -62,7 +66,7 @@ func (c TakeSubSample) decide(d *decision) error {
 		ExhibitRef: child, SeizureID: x.SeizureID, ParentID: &parentID, RegisteredAt: d.at,
 		Label: c.Label, Reference: c.Reference, Description: c.Purpose, Category: x.Registered.Category,
 		PresumedSubstance: x.Registered.PresumedSubstance, UnitCount: 1, Packaging: c.Packaging,
-		Custodian: Party{Agency: x.Holder(), Person: d.p.User, Location: x.Custodian.Location},
+		Custodian: Party{Agency: x.Holder(), Person: d.p.User, Location: location},
 	})
 	d.emit(stream, NoStream, ExhibitSealed{ExhibitRef: child, SealNumber: c.SealNumber})
 	d.emit(stream, NoStream, c.Weighing.event(child, PurposeSubSample))

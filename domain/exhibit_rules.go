@@ -134,12 +134,10 @@ func (d *decision) checkWitnesses(x *Exhibit, field string, ws []Witness) error 
 // a net weight. observe raises the automatic discrepancies it implies, in
 // the same append as the event that recorded it (cause).
 type observation struct {
-	seal      *SealSeen
-	gross     *WeightSeen
-	netMg     int64
-	netUncMg  int64
-	skipNet   bool
-	skipGross bool
+	seal     *SealSeen
+	gross    *WeightSeen
+	netMg    int64
+	netUncMg int64
 }
 
 func (d *decision) observe(x *Exhibit, cause uuid.UUID, o observation) {
@@ -157,10 +155,7 @@ func (d *decision) observe(x *Exhibit, cause uuid.UUID, o observation) {
 			Detail: fmt.Sprintf("seal seen %q (%s); last seal applied %q", o.seal.Number, o.seal.Condition, x.Seal),
 		})
 	}
-	if !x.Mass.Known {
-		return
-	}
-	if o.gross != nil && !o.skipGross {
+	if o.gross != nil && x.Mass.GrossKnown {
 		tol := d.pol.tolerance(x.Mass.GrossUncertaintyMg, o.gross.UncertaintyMg)
 		if absDiff(o.gross.GrossMg, x.Mass.GrossMg) > tol {
 			raise(DiscrepancyRaised{
@@ -169,7 +164,7 @@ func (d *decision) observe(x *Exhibit, cause uuid.UUID, o observation) {
 			})
 		}
 	}
-	if o.netMg > 0 && !o.skipNet {
+	if o.netMg > 0 && x.Mass.Known {
 		tol := d.pol.tolerance(x.Mass.NetUncertaintyMg, o.netUncMg)
 		if absDiff(o.netMg, x.Mass.NetMg) > tol {
 			raise(DiscrepancyRaised{

@@ -76,7 +76,11 @@ func (c WeighExhibit) decide(d *decision) error {
 		}
 	}
 	id := d.emit(x.Stream(), x.Revision(), c.Weighing.event(ref(x), c.Purpose))
-	d.observe(x, id, observation{netMg: c.Weighing.NetMg, netUncMg: c.Weighing.UncertaintyMg})
+	o := observation{netMg: c.Weighing.NetMg, netUncMg: c.Weighing.UncertaintyMg}
+	if !x.Mass.Known { // no net reference yet: compare the gross with a gross seen earlier
+		o.gross = &WeightSeen{GrossMg: c.Weighing.GrossMg, UncertaintyMg: c.Weighing.UncertaintyMg}
+	}
+	d.observe(x, id, o)
 	return nil
 }
 

@@ -104,6 +104,22 @@ func TestExhibit_Weigh(t *testing.T) {
 			return WeighExhibit{ExhibitID: f.x, Purpose: PurposeControl, Weighing: wg}
 		}, rule: "witness.is-custodian"},
 		{name: "terminal", by: karim, given: destroyed, when: cmd(net), rule: "exhibit.terminal"},
+		{name: "first_weighing_after_gross_seen", by: karim, given: func(w *world, f *fx) {
+			// Never weighed, but a gross weight was seen on handover: the
+			// first weighing has no net reference and raises nothing.
+			f.x = find[SeizureRecorded](t, w.must(nadia, seizureCmd(f.c, 1, false))).ExhibitIDs[0]
+			w.must(nadia, SealExhibit{ExhibitID: f.x, SealNumber: "MA-S-7"})
+			d := w.must(nadia, OfferTransfer{ExhibitID: f.x, To: Party{Agency: karim.Agency, Person: "karim"}, Purpose: "storage"})
+			w.must(karim, AcceptTransfer{ExhibitID: f.x, TransferID: find[TransferOffered](t, d).TransferID,
+				Seal: SealSeen{Number: "MA-S-7", Condition: SealIntact}, Weight: &WeightSeen{GrossMg: bale, UncertaintyMg: 5_000}})
+		}, when: cmd(net), want: []string{TypeExhibitWeighed}},
+		{name: "first_weighing_contradicts_gross_seen", by: karim, given: func(w *world, f *fx) {
+			f.x = find[SeizureRecorded](t, w.must(nadia, seizureCmd(f.c, 1, false))).ExhibitIDs[0]
+			w.must(nadia, SealExhibit{ExhibitID: f.x, SealNumber: "MA-S-7"})
+			d := w.must(nadia, OfferTransfer{ExhibitID: f.x, To: Party{Agency: karim.Agency, Person: "karim"}, Purpose: "storage"})
+			w.must(karim, AcceptTransfer{ExhibitID: f.x, TransferID: find[TransferOffered](t, d).TransferID,
+				Seal: SealSeen{Number: "MA-S-7", Condition: SealIntact}, Weight: &WeightSeen{GrossMg: bale, UncertaintyMg: 5_000}})
+		}, when: cmd(net - 1_000_000), want: []string{TypeExhibitWeighed, TypeDiscrepancyRaised}},
 	})
 }
 
