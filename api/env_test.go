@@ -17,6 +17,7 @@ import (
 	"github.com/scelle-ledger/scelle/api"
 	"github.com/scelle-ledger/scelle/eventstore/sqlite"
 	"github.com/scelle-ledger/scelle/ledger"
+	"github.com/scelle-ledger/scelle/ledger/checkpointdb"
 	"github.com/scelle-ledger/scelle/projections"
 )
 
@@ -96,7 +97,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cpdb, err := ledger.OpenCheckpointDB(ctx, filepath.Join(dir, "checkpoints.db"))
+	cpdb, err := checkpointdb.Open(ctx, filepath.Join(dir, "checkpoints.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,12 +2,9 @@ package ledger
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
+	"sync"
 	"time"
-
-	_ "modernc.org/sqlite" // database/sql driver "sqlite"
 )
 
 // SignedCheckpoint is a checkpoint as the log issued it: its parsed body,
@@ -21,6 +18,8 @@ type SignedCheckpoint struct {
 }
 
 // CheckpointStore keeps every checkpoint the log ever issued, in order.
+// ledger/checkpointdb implements it in an SQLite file; MemCheckpoints in
+// memory.
 type CheckpointStore interface {
 	// Latest returns the last checkpoint, and false if there is none.
 	Latest(ctx context.Context) (SignedCheckpoint, bool, error)
@@ -31,129 +30,39 @@ type CheckpointStore interface {
 	All(ctx context.Context) ([]SignedCheckpoint, error)
 }
 
-// CheckpointDB is a CheckpointStore in its own SQLite file (by convention
-// checkpoints.db in the data directory). The table is append-only: triggers
-// refuse UPDATE and DELETE. The note column is the source of truth; size and
-// root are copies for queries, and readers re-verify the note.
-type CheckpointDB struct {
-	db *sql.DB
+// MemCheckpoints is a CheckpointStore in memory (tests, tools).
+type MemCheckpoints struct {
+	mu  sync.Mutex
+	cps []SignedCheckpoint
 }
 
-var _ CheckpointStore = (*CheckpointDB)(nil)
-
-const checkpointSchema = `
-CREATE TABLE IF NOT EXISTS checkpoints (
-	seq        INTEGER PRIMARY KEY,
-	origin     TEXT    NOT NULL,
-	size       INTEGER NOT NULL,
-	root       BLOB    NOT NULL,
-	issued_at  INTEGER NOT NULL,
-	note       BLOB    NOT NULL
-);
-CREATE TRIGGER IF NOT EXISTS checkpoints_no_update BEFORE UPDATE ON checkpoints
-BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
-CREATE TRIGGER IF NOT EXISTS checkpoints_no_delete BEFORE DELETE ON checkpoints
-BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
-`
-
-// OpenCheckpointDB opens (creating if needed) the checkpoint file at path.
-func OpenCheckpointDB(ctx context.Context, path string) (*CheckpointDB, error) {
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)")
-	if err != nil {
-		return nil, fmt.Errorf("ledger: open checkpoints %s: %w", path, err)
-	}
-	db.SetMaxOpenConns(1)
-	if _, err := db.ExecContext(ctx, checkpointSchema); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("ledger: open checkpoints %s: %w", path, err)
-	}
-	return &CheckpointDB{db: db}, nil
-}
-
-// Close closes the file.
-func (s *CheckpointDB) Close() error { return s.db.Close() }
+var _ CheckpointStore = (*MemCheckpoints)(nil)
 
 // Latest returns the last checkpoint.
-func (s *CheckpointDB) Latest(ctx context.Context) (SignedCheckpoint, bool, error) {
-	row := s.db.QueryRowContext(ctx, `SELECT seq, issued_at, note FROM checkpoints ORDER BY seq DESC LIMIT 1`)
-	c, err := scanCheckpoint(row)
-	if errors.Is(err, sql.ErrNoRows) {
+func (m *MemCheckpoints) Latest(context.Context) (SignedCheckpoint, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.cps) == 0 {
 		return SignedCheckpoint{}, false, nil
 	}
-	if err != nil {
-		return SignedCheckpoint{}, false, fmt.Errorf("ledger: latest checkpoint: %w", err)
-	}
-	return c, true, nil
+	return m.cps[len(m.cps)-1], true, nil
 }
 
 // Add appends c.
-func (s *CheckpointDB) Add(ctx context.Context, c *SignedCheckpoint) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("ledger: add checkpoint: %w", err)
+func (m *MemCheckpoints) Add(_ context.Context, c *SignedCheckpoint) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if n := len(m.cps); n > 0 && m.cps[n-1].Body.Size > c.Body.Size {
+		return fmt.Errorf("ledger: add checkpoint: size %d is below the latest size %d", c.Body.Size, m.cps[n-1].Body.Size)
 	}
-	defer tx.Rollback()
-	var last sql.NullInt64
-	if err := tx.QueryRowContext(ctx, `SELECT MAX(size) FROM checkpoints`).Scan(&last); err != nil {
-		return fmt.Errorf("ledger: add checkpoint: %w", err)
-	}
-	if last.Valid && uint64(last.Int64) > c.Body.Size {
-		return fmt.Errorf("ledger: add checkpoint: size %d is below the latest size %d", c.Body.Size, last.Int64)
-	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO checkpoints (origin, size, root, issued_at, note) VALUES (?, ?, ?, ?, ?)`,
-		c.Body.Origin, int64(c.Body.Size), c.Body.Root[:], c.Issued.UnixNano(), c.Note)
-	if err != nil {
-		return fmt.Errorf("ledger: add checkpoint: %w", err)
-	}
-	seq, err := res.LastInsertId()
-	if err != nil {
-		return fmt.Errorf("ledger: add checkpoint: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("ledger: add checkpoint: %w", err)
-	}
-	c.Seq = uint64(seq)
+	c.Seq = uint64(len(m.cps) + 1)
+	m.cps = append(m.cps, *c)
 	return nil
 }
 
 // All returns every checkpoint in issue order.
-func (s *CheckpointDB) All(ctx context.Context) ([]SignedCheckpoint, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT seq, issued_at, note FROM checkpoints ORDER BY seq`)
-	if err != nil {
-		return nil, fmt.Errorf("ledger: list checkpoints: %w", err)
-	}
-	defer rows.Close()
-	var out []SignedCheckpoint
-	for rows.Next() {
-		c, err := scanCheckpoint(rows)
-		if err != nil {
-			return nil, fmt.Errorf("ledger: list checkpoints: %w", err)
-		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("ledger: list checkpoints: %w", err)
-	}
-	return out, nil
-}
-
-type scanner interface{ Scan(dest ...any) error }
-
-// scanCheckpoint reads a row and parses its note body, best effort: Body is
-// left zero when the note does not parse. Callers that trust a checkpoint
-// verify its note with OpenCheckpoint, which reports what is wrong.
-func scanCheckpoint(r scanner) (SignedCheckpoint, error) {
-	var (
-		c      SignedCheckpoint
-		seq    int64
-		issued int64
-	)
-	if err := r.Scan(&seq, &issued, &c.Note); err != nil {
-		return c, err
-	}
-	c.Seq, c.Issued = uint64(seq), time.Unix(0, issued).UTC()
-	if text, _, err := SplitNote(c.Note); err == nil {
-		c.Body, _ = ParseCheckpoint(text)
-	}
-	return c, nil
+func (m *MemCheckpoints) All(context.Context) ([]SignedCheckpoint, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]SignedCheckpoint(nil), m.cps...), nil
 }

@@ -25,6 +25,9 @@ type memLog struct {
 	tree   *ledger.Tree
 	nodes  map[ledger.NodeID]ledger.Hash
 	clock  time.Time
+	// deterministic derives event, correlation and causation IDs from the
+	// position, so that two runs build the same log (fuzz corpus).
+	deterministic bool
 }
 
 func newMemLog() *memLog {
@@ -41,12 +44,17 @@ func (m *memLog) append(t testing.TB, stream, typ, payload string) ledger.Stored
 		rev++
 	}
 	m.clock = m.clock.Add(time.Minute)
+	id, corr, caus := uuid.New(), uuid.New(), uuid.New()
+	if m.deterministic {
+		n := []byte(fmt.Sprint(len(m.events)))
+		id, corr, caus = uuid.NewSHA1(uuid.NameSpaceOID, n), uuid.NewSHA1(uuid.NameSpaceURL, n), uuid.NewSHA1(uuid.NameSpaceX500, n)
+	}
 	e := ledger.StoredEvent{
 		Envelope: ledger.Envelope{
-			EventID: uuid.New(), Stream: stream, Revision: rev, Type: typ, SchemaVersion: 1,
+			EventID: id, Stream: stream, Revision: rev, Type: typ, SchemaVersion: 1,
 			OccurredAt: m.clock.Add(-30 * time.Second), RecordedAt: m.clock,
 			Actor:         ledger.Actor{User: "agent-17", Agency: "MA-DOUANE", Role: "officer"},
-			CorrelationID: uuid.New(), CausationID: uuid.New(),
+			CorrelationID: corr, CausationID: caus,
 			PayloadDigest: ledger.PayloadDigest([]byte(payload)),
 		},
 		Payload:  []byte(payload),

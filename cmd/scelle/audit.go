@@ -19,6 +19,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/scelle-ledger/scelle/ledger"
+	"github.com/scelle-ledger/scelle/ledger/checkpointdb"
 )
 
 func init() {
@@ -93,7 +94,7 @@ func audit(ctx context.Context, storePath, cpPath string, key note.Verifier, pag
 	if _, err := os.Stat(cpPath); err != nil {
 		return nil, fmt.Errorf("checkpoints: %w", err)
 	}
-	cpdb, err := ledger.OpenCheckpointDB(ctx, cpPath)
+	cpdb, err := checkpointdb.Open(ctx, cpPath)
 	if err != nil {
 		return nil, err
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/scelle-ledger/scelle/eventstore"
 	"github.com/scelle-ledger/scelle/eventstore/sqlite"
 	"github.com/scelle-ledger/scelle/ledger"
+	"github.com/scelle-ledger/scelle/ledger/checkpointdb"
 )
 
 const testLog = "scelle.example/MA-DOUANE-TGM"
@@ -54,7 +55,7 @@ func newIntegrityData(t *testing.T) integrityData {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	cpdb, err := ledger.OpenCheckpointDB(ctx, filepath.Join(dir, checkpointsFile))
+	cpdb, err := checkpointdb.Open(ctx, filepath.Join(dir, checkpointsFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +133,7 @@ func (d integrityData) bundle(t *testing.T, stream string) string {
 			evs = append(evs, e)
 		}
 	}
-	cpdb, err := ledger.OpenCheckpointDB(ctx, filepath.Join(d.dir, checkpointsFile))
+	cpdb, err := checkpointdb.Open(ctx, filepath.Join(d.dir, checkpointsFile))
 	if err != nil {
 		t.Fatal(err)
 	}

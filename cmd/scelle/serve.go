@@ -20,6 +20,7 @@ import (
 	"github.com/scelle-ledger/scelle/api"
 	"github.com/scelle-ledger/scelle/eventstore/sqlite"
 	"github.com/scelle-ledger/scelle/ledger"
+	"github.com/scelle-ledger/scelle/ledger/checkpointdb"
 	"github.com/scelle-ledger/scelle/projections"
 )
 
@@ -233,7 +234,7 @@ func serve(ctx context.Context, c serveConfig, log *slog.Logger, stdout io.Write
 	if err != nil {
 		return fmt.Errorf("log signing key: %w", err)
 	}
-	cpdb, err := ledger.OpenCheckpointDB(ctx, filepath.Join(c.data, checkpointsFile))
+	cpdb, err := checkpointdb.Open(ctx, filepath.Join(c.data, checkpointsFile))
 	if err != nil {
 		return fmt.Errorf("open checkpoints: %w", err)
 	}

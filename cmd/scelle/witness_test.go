@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/scelle-ledger/scelle/ledger"
+	"github.com/scelle-ledger/scelle/ledger/checkpointdb"
 )
 
 func TestWitness_CLI(t *testing.T) {
@@ -47,7 +48,7 @@ func TestWitness_CLI(t *testing.T) {
 	addr := strings.TrimSpace(strings.TrimPrefix(line, "listening on "))
 	client := &ledger.WitnessClient{URL: "http://" + addr}
 
-	cpdb, err := ledger.OpenCheckpointDB(ctx, filepath.Join(d.dir, checkpointsFile))
+	cpdb, err := checkpointdb.Open(ctx, filepath.Join(d.dir, checkpointsFile))
 	if err != nil {
 		t.Fatal(err)
 	}
