@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -26,64 +27,101 @@ import (
 // against plain SQLite inserts of the same rows, then prints a table of
 // events/s with the ratios store/naive and store/raw-batched.
 //
+// The cases run in rounds (SCELLE_BENCH_ROUNDS, default 3), one after the
+// other in each round, so that a change in the machine's load during the run
+// weighs on all of them alike; the table sums the events and time of every
+// round, and gives the headline ratio of each round.
+//
 //	go test -run '^$' -bench Store -benchtime 3s ./eventstore/sqlite/
 func BenchmarkStore(b *testing.B) {
+	rounds := 3
+	if v, err := strconv.Atoi(os.Getenv("SCELLE_BENCH_ROUNDS")); err == nil && v > 0 {
+		rounds = v
+	}
 	rates := &rateTable{}
 	cases := []struct {
 		name string
 		run  func(b *testing.B)
 	}{
-		{"naive/1-tx-per-event", benchNaive},
-		{"raw/batched-1000-per-tx", func(b *testing.B) { benchRawBatched(b, 1000) }},
-		{"store/64-writers-distinct-streams", func(b *testing.B) { benchStoreSingles(b, 64, 64) }},
+		{caseNaive, benchNaive},
+		{caseStore64, func(b *testing.B) { benchStoreSingles(b, 64, 64) }},
+		{caseRaw, func(b *testing.B) { benchRawBatched(b, 1000) }},
 		{"store/64-writers-4-shared-streams", func(b *testing.B) { benchStoreSingles(b, 64, 4) }},
 		{"store/batched-100-1-writer", func(b *testing.B) { benchStoreBatched(b, 100, 1) }},
 		{"store/batched-100-8-writers", func(b *testing.B) { benchStoreBatched(b, 100, 8) }},
 		{"store/read-all-pages-1000", benchReadAll},
 	}
-	for _, c := range cases {
-		b.Run(c.name, func(b *testing.B) {
-			c.run(b)
-			rate := float64(b.N) / b.Elapsed().Seconds()
-			b.ReportMetric(rate, "events/s")
-			rates.set(c.name, rate)
-		})
+	for round := range rounds {
+		for _, c := range cases {
+			var n int
+			var d time.Duration
+			b.Run(c.name, func(b *testing.B) {
+				c.run(b)
+				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+				n, d = b.N, b.Elapsed() // the last call is the measured one
+			})
+			rates.add(round, c.name, n, d)
+		}
 	}
 	rates.print(os.Stdout)
 }
 
+const (
+	caseNaive   = "naive/1-tx-per-event"
+	caseRaw     = "raw/batched-1000-per-tx"
+	caseStore64 = "store/64-writers-distinct-streams"
+)
+
 type rateTable struct {
-	mu    sync.Mutex
-	names []string
-	rate  map[string]float64
+	names  []string
+	events map[string]int
+	time   map[string]time.Duration
+	rounds []map[string]float64 // events/s per case, per round
 }
 
-// set records the rate of the latest (longest) run of a sub-benchmark.
-func (t *rateTable) set(name string, rate float64) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.rate == nil {
-		t.rate = map[string]float64{}
+func (t *rateTable) add(round int, name string, n int, d time.Duration) {
+	if t.events == nil {
+		t.events, t.time = map[string]int{}, map[string]time.Duration{}
 	}
-	if _, ok := t.rate[name]; !ok {
+	if _, ok := t.events[name]; !ok {
 		t.names = append(t.names, name)
 	}
-	t.rate[name] = rate
+	t.events[name] += n
+	t.time[name] += d
+	for len(t.rounds) <= round {
+		t.rounds = append(t.rounds, map[string]float64{})
+	}
+	if d > 0 {
+		t.rounds[round][name] = float64(n) / d.Seconds()
+	}
+}
+
+func (t *rateTable) rate(name string) float64 {
+	if t.time[name] <= 0 {
+		return 0
+	}
+	return float64(t.events[name]) / t.time[name].Seconds()
 }
 
 func (t *rateTable) print(f *os.File) {
-	naive, raw := t.rate["naive/1-tx-per-event"], t.rate["raw/batched-1000-per-tx"]
+	naive, raw := t.rate(caseNaive), t.rate(caseRaw)
 	if naive == 0 || raw == 0 {
 		return // filtered by -bench: nothing to compare with
 	}
-	fmt.Fprintln(f, "\nscelle event store vs plain SQLite (WAL, synchronous=FULL), same machine, same run:")
+	fmt.Fprintf(f, "\nscelle event store vs plain SQLite (WAL, synchronous=FULL), same machine, same run, %d rounds:\n", len(t.rounds))
 	w := tabwriter.NewWriter(f, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(w, "benchmark\tevents/s\tx naive\tx raw batched\t")
 	for _, n := range t.names {
-		r := t.rate[n]
+		r := t.rate(n)
 		fmt.Fprintf(w, "%s\t%.0f\t%.2f\t%.2f\t\n", n, r, r/naive, r/raw)
 	}
 	_ = w.Flush()
+	for i, r := range t.rounds {
+		if r[caseNaive] > 0 && r[caseRaw] > 0 {
+			fmt.Fprintf(f, "round %d: %s %.0f events/s = %.2f x naive (%.0f), %.2f x raw batched (%.0f)\n",
+				i+1, caseStore64, r[caseStore64], r[caseStore64]/r[caseNaive], r[caseNaive], r[caseStore64]/r[caseRaw], r[caseRaw])
+		}
+	}
 	fmt.Fprintln(f)
 }
 
