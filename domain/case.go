@@ -2,6 +2,7 @@ package domain
 
 import (
 	"reflect"
+	"sort"
 
 	"github.com/google/uuid"
 )
@@ -96,16 +97,18 @@ func (c *Case) CountryOf(agency string) (string, bool) {
 }
 
 // Participants lists the participant agencies: owner, supervising office,
-// then shares in no particular order.
+// then the agencies it is shared with, sorted.
 func (c *Case) Participants() []string {
 	out := []string{c.OwnerAgency}
 	if c.SupervisingAgency != "" && c.SupervisingAgency != c.OwnerAgency {
 		out = append(out, c.SupervisingAgency)
 	}
+	shared := make([]string, 0, len(c.Shares))
 	for a := range c.Shares {
-		out = append(out, a)
+		shared = append(shared, a)
 	}
-	return out
+	sort.Strings(shared)
+	return append(out, shared...)
 }
 
 // OpenCase opens a case owned by the principal's agency. Officers and

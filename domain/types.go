@@ -91,8 +91,8 @@ type SealSeen struct {
 // WeightSeen is a gross weight as seen on receipt, check-in or inventory.
 // A zero GrossMg means "not weighed".
 type WeightSeen struct {
-	GrossMg       int64  `json:"gross_mg" validate:"gt=0"`
-	UncertaintyMg int64  `json:"uncertainty_mg" validate:"gte=0"`
+	GrossMg       int64  `json:"gross_mg" validate:"gt=0,lte=1000000000000000"`
+	UncertaintyMg int64  `json:"uncertainty_mg" validate:"gte=0,lte=1000000000000"`
 	ScaleID       string `json:"scale_id,omitempty" validate:"max=100"`
 }
 
