@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
+	"io"
 	"math"
 	"strings"
 	"time"
@@ -15,38 +17,6 @@ import (
 
 const eventColumns = `position, event_id, stream, revision, type, schema_version, occurred_at, recorded_at, ` +
 	`actor_user, actor_agency, actor_role, correlation_id, causation_id, payload_digest, prev_hash, hash, payload`
-
-// scanEvent reads one row of eventColumns into e.
-func scanEvent(rows *sql.Rows, e *eventstore.RecordedEvent) error {
-	var (
-		pos, rev, sv, occ, rec        int64
-		id, corr, caus, pd, prev, hsh sql.RawBytes
-	)
-	if err := rows.Scan(&pos, &id, &e.Stream, &rev, &e.Type, &sv, &occ, &rec,
-		&e.Actor.User, &e.Actor.Agency, &e.Actor.Role, &corr, &caus, &pd, &prev, &hsh, &e.Payload); err != nil {
-		return err
-	}
-	e.Position, e.Revision, e.SchemaVersion = uint64(pos), uint64(rev), uint32(sv)
-	e.OccurredAt = time.Unix(0, occ).UTC()
-	e.RecordedAt = time.Unix(0, rec).UTC()
-	for _, f := range []struct {
-		dst  []byte
-		src  []byte
-		name string
-	}{
-		{e.EventID[:], id, "event_id"}, {e.CorrelationID[:], corr, "correlation_id"}, {e.CausationID[:], caus, "causation_id"},
-		{e.PayloadDigest[:], pd, "payload_digest"}, {e.PrevHash[:], prev, "prev_hash"}, {e.Hash[:], hsh, "hash"},
-	} {
-		if len(f.src) != len(f.dst) {
-			return fmt.Errorf("event at position %d: %s has %d bytes, want %d", pos, f.name, len(f.src), len(f.dst))
-		}
-		copy(f.dst, f.src)
-	}
-	if e.Payload == nil {
-		e.Payload = []byte{}
-	}
-	return nil
-}
 
 func toHash(b []byte) (ledger.Hash, error) {
 	var h ledger.Hash
@@ -215,20 +185,57 @@ func successor(p string) (string, bool) {
 	return "", false
 }
 
+// query runs q on a read connection and returns its rows of eventColumns.
+// It calls the driver directly (sql.Conn.Raw): reading the global order is
+// the hot path of projections and audits, and database/sql's conversions of
+// seventeen columns per row cost as much as SQLite's own work.
 func (s *Store) query(ctx context.Context, q string, args ...any) ([]eventstore.RecordedEvent, error) {
-	rows, err := s.rdb.QueryContext(ctx, q, args...)
+	nv := make([]driver.NamedValue, len(args))
+	for i, a := range args {
+		switch v := a.(type) {
+		case int:
+			a = int64(v)
+		case uint64:
+			if v > math.MaxInt64 {
+				return nil, fmt.Errorf("query argument %d: %d is out of range", i+1, v)
+			}
+			a = int64(v)
+		}
+		nv[i] = driver.NamedValue{Ordinal: i + 1, Value: a}
+	}
+	conn, err := s.rdb.Conn(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
+	defer conn.Close()
 	var evs []eventstore.RecordedEvent
-	for rows.Next() {
-		evs = append(evs, eventstore.RecordedEvent{})
-		if err := scanEvent(rows, &evs[len(evs)-1]); err != nil {
-			return nil, err
+	err = conn.Raw(func(dc any) error {
+		st, err := prepareRaw(ctx, dc, q)
+		if err != nil {
+			return err
 		}
-	}
-	if err := rows.Err(); err != nil {
+		defer st.close()
+		rows, err := st.query.QueryContext(ctx, nv)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		dest := make([]driver.Value, 17)
+		for {
+			err := rows.Next(dest)
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			evs = append(evs, eventstore.RecordedEvent{})
+			if err := eventFromValues(dest, &evs[len(evs)-1]); err != nil {
+				return err
+			}
+		}
+	})
+	if err != nil {
 		return nil, err
 	}
 	return evs, nil
@@ -333,7 +340,10 @@ func eventFromValues(v []driver.Value, e *eventstore.RecordedEvent) error {
 	fixed(14, e.PrevHash[:])
 	fixed(15, e.Hash[:])
 	if p, ok := v[16].([]byte); ok {
-		e.Payload = append([]byte{}, p...)
+		e.Payload = p // the driver returns a fresh copy
+		if p == nil {
+			e.Payload = []byte{}
+		}
 	} else {
 		bad = append(bad, "16")
 	}
