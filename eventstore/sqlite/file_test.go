@@ -187,3 +187,23 @@ func TestClose_thenEverythingFails(t *testing.T) {
 		t.Errorf("second close: got %v, want %v", err, eventstore.ErrClosed)
 	}
 }
+
+func TestOpen_pathsNeedingEscapes(t *testing.T) {
+	ctx := context.Background()
+	for _, name := range []string{"with space.db", "q?x.db", "h#x.db", "pct%20.db"} {
+		path := filepath.Join(t.TempDir(), name)
+		s, err := sqlite.Open(ctx, path, sqlite.Options{})
+		if err != nil {
+			t.Fatalf("open %q: %v", name, err)
+		}
+		if _, err := s.Append(ctx, "exhibit-1", eventstore.NoStream, event("p")); err != nil {
+			t.Fatalf("append: %v", err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatalf("close: %v", err)
+		}
+		if _, err := os.Stat(path); err != nil {
+			t.Fatalf("the store is not at %q: %v", path, err)
+		}
+	}
+}
