@@ -262,9 +262,6 @@ func commitExhibits(tx *Tx, ids ...uuid.UUID) error {
 
 // touch records that an event of the exhibit's own stream was applied.
 func touch(tx *Tx, ev *Event, exhibitID string) error {
-	if !strings.HasSuffix(ev.Stream, exhibitID) {
-		return nil
-	}
 	_, err := tx.Exec(`UPDATE {exhibits} SET revision = ?, updated_at = ?, position = ? WHERE exhibit_id = ?`,
 		ev.Revision, nanos(ev.OccurredAt), ev.Position, exhibitID)
 	return err
@@ -288,76 +285,76 @@ func applyExhibit(tx *Tx, ev *Event, at int64) error {
 			_, err = tx.Exec(q, args...)
 		}
 	}
+	// set is the change of the exhibit's row; the row's revision, update
+	// time and position move with it, in the same statement.
+	set, setArgs := "", []any(nil)
+	update := func(q string, args ...any) { set, setArgs = q, args }
 	switch e := ev.Data.(type) {
 	case domain.ExhibitSealed:
 		id = e.ExhibitID.String()
-		exec(`UPDATE {exhibits} SET seal = ?, seal_state = 'sealed',
-			status = CASE WHEN status = 'registered' THEN 'sealed' ELSE status END WHERE exhibit_id = ?`, e.SealNumber, id)
+		update(`seal = ?, seal_state = 'sealed', status = CASE WHEN status = 'registered' THEN 'sealed' ELSE status END`, e.SealNumber)
 	case domain.ExhibitWeighed:
 		id = e.ExhibitID.String()
-		exec(`UPDATE {exhibits} SET gross_mg = ?, net_mg = ?, tare_mg = ?, uncertainty_mg = ?, weighed_at = ?, subsampled_mg = 0 WHERE exhibit_id = ?`,
-			e.GrossMg, e.NetMg, e.TareMg, e.UncertaintyMg, at, id)
+		update(`gross_mg = ?, net_mg = ?, tare_mg = ?, uncertainty_mg = ?, weighed_at = ?, subsampled_mg = 0`,
+			e.GrossMg, e.NetMg, e.TareMg, e.UncertaintyMg, at)
 	case domain.SubSampleTaken:
 		id = e.ExhibitID.String()
-		exec(`UPDATE {exhibits} SET subsampled_mg = subsampled_mg + ? WHERE exhibit_id = ?`, e.NetMg, id)
-		if err == nil {
-			err = commitExhibits(tx, e.SubSampleID)
-		}
+		update(`subsampled_mg = subsampled_mg + ?`, e.NetMg)
+		err = commitExhibits(tx, e.SubSampleID)
 	case domain.TransferOffered:
 		id = e.ExhibitID.String()
-		exec(`UPDATE {exhibits} SET prev_status = status, status = 'in-transfer', transfer_id = ?, transfer_to_agency = ?, transfer_to_person = ?,
-			transfer_to_location = ?, transfer_purpose = ?, transfer_offered_at = ? WHERE exhibit_id = ?`,
-			e.TransferID.String(), e.To.Agency, e.To.Person, e.To.Location, e.Purpose, at, id)
+		update(`prev_status = status, status = 'in-transfer', transfer_id = ?, transfer_to_agency = ?, transfer_to_person = ?,
+			transfer_to_location = ?, transfer_purpose = ?, transfer_offered_at = ?`,
+			e.TransferID.String(), e.To.Agency, e.To.Person, e.To.Location, e.Purpose, at)
 		if isLabPurpose(e.Purpose) {
 			err = openLabJob(tx, err, id, e.CaseID.String(), e.To.Agency, at)
 		}
 	case domain.TransferAccepted:
 		id = e.ExhibitID.String()
-		exec(`UPDATE {exhibits} SET status = 'in-custody', prev_status = '', custodian_agency = ?, custodian_person = ?, location = ?,
+		update(`status = 'in-custody', prev_status = '', custodian_agency = ?, custodian_person = ?, location = ?,
 			seal_broken = seal_broken OR ?, transfer_id = NULL, transfer_to_agency = NULL, transfer_to_person = NULL, transfer_to_location = NULL,
-			transfer_purpose = NULL, transfer_offered_at = NULL WHERE exhibit_id = ?`,
-			e.To.Agency, e.To.Person, e.To.Location, e.Seal.Condition != domain.SealIntact, id)
+			transfer_purpose = NULL, transfer_offered_at = NULL`,
+			e.To.Agency, e.To.Person, e.To.Location, e.Seal.Condition != domain.SealIntact)
 	case domain.TransferRejected:
 		id = e.ExhibitID.String()
-		exec(clearTransfer, id)
+		update(clearTransfer)
 		exec(`DELETE FROM {lab_jobs} WHERE exhibit_id = ? AND lab = ? AND received_at IS NULL AND reported_at IS NULL`, id, e.To.Agency)
 	case domain.TransferCancelled:
 		id = e.ExhibitID.String()
-		exec(clearTransfer, id)
+		update(clearTransfer)
 		exec(`DELETE FROM {lab_jobs} WHERE exhibit_id = ? AND lab = ? AND received_at IS NULL AND reported_at IS NULL`, id, e.To.Agency)
 	case domain.ExhibitStored:
 		id = e.ExhibitID.String()
-		exec(`UPDATE {exhibits} SET location = ?, status = CASE WHEN status IN ('registered', 'sealed') THEN 'in-custody' ELSE status END
-			WHERE exhibit_id = ?`, e.Location, id)
+		update(`location = ?, status = CASE WHEN status IN ('registered', 'sealed') THEN 'in-custody' ELSE status END`, e.Location)
 	case domain.SealInspected:
 		id = e.ExhibitID.String()
-		exec(`UPDATE {exhibits} SET seal_broken = seal_broken OR ? WHERE exhibit_id = ?`, e.Seal.Condition != domain.SealIntact, id)
+		update(`seal_broken = seal_broken OR ?`, e.Seal.Condition != domain.SealIntact)
 	case domain.SealOpened:
 		id = e.ExhibitID.String()
-		exec(`UPDATE {exhibits} SET seal_state = 'opened' WHERE exhibit_id = ?`, id)
+		update(`seal_state = 'opened'`)
 	case domain.ExhibitResealed:
 		id = e.ExhibitID.String()
-		exec(`UPDATE {exhibits} SET seal = ?, seal_state = 'sealed', seal_broken = 0,
-			gross_mg = CASE WHEN ? > 0 THEN ? ELSE gross_mg END WHERE exhibit_id = ?`, e.SealNumber, e.GrossMg, e.GrossMg, id)
+		update(`seal = ?, seal_state = 'sealed', seal_broken = 0, gross_mg = CASE WHEN ? > 0 THEN ? ELSE gross_mg END`,
+			e.SealNumber, e.GrossMg, e.GrossMg)
 	case domain.CheckedOut:
 		id = e.ExhibitID.String()
-		exec(`UPDATE {exhibits} SET prev_status = status, status = 'checked-out', checkout_id = ?, checkout_to_agency = ?, checkout_purpose = ?,
-			checkout_due_at = ?, checked_out_at = ? WHERE exhibit_id = ?`, e.CheckoutID.String(), e.To.Agency, e.Purpose, nanos(e.DueAt), at, id)
+		update(`prev_status = status, status = 'checked-out', checkout_id = ?, checkout_to_agency = ?, checkout_purpose = ?,
+			checkout_due_at = ?, checked_out_at = ?`, e.CheckoutID.String(), e.To.Agency, e.Purpose, nanos(e.DueAt), at)
 		if isLabPurpose(e.Purpose) {
 			err = openLabJob(tx, err, id, e.CaseID.String(), e.To.Agency, at)
 		}
 	case domain.CheckedIn:
 		id = e.ExhibitID.String()
-		exec(`UPDATE {exhibits} SET status = CASE WHEN prev_status != '' THEN prev_status ELSE 'in-custody' END, prev_status = '',
+		update(`status = CASE WHEN prev_status != '' THEN prev_status ELSE 'in-custody' END, prev_status = '',
 			location = CASE WHEN ? != '' THEN ? ELSE location END, seal_broken = seal_broken OR ?,
-			checkout_id = NULL, checkout_to_agency = NULL, checkout_purpose = NULL, checkout_due_at = NULL, checked_out_at = NULL
-			WHERE exhibit_id = ?`, e.Location, e.Location, e.Seal.Condition != domain.SealIntact, id)
+			checkout_id = NULL, checkout_to_agency = NULL, checkout_purpose = NULL, checkout_due_at = NULL, checked_out_at = NULL`,
+			e.Location, e.Location, e.Seal.Condition != domain.SealIntact)
 	case domain.LabReceiptRecorded:
 		id = e.ExhibitID.String()
 		err = openLabJob(tx, err, id, e.CaseID.String(), e.Lab, at)
 		exec(`UPDATE {lab_jobs} SET received_at = ?, lab_case_number = ? WHERE exhibit_id = ? AND lab = ? AND reported_at IS NULL`,
 			at, e.LabCaseNumber, id, e.Lab)
-		exec(`UPDATE {exhibits} SET seal_broken = seal_broken OR ? WHERE exhibit_id = ?`, e.Seal.Condition != domain.SealIntact, id)
+		update(`seal_broken = seal_broken OR ?`, e.Seal.Condition != domain.SealIntact)
 	case domain.AnalysisReported:
 		id = e.ExhibitID.String()
 		sub, purity := mainSubstance(e.Substances)
@@ -366,45 +363,44 @@ func applyExhibit(tx *Tx, ev *Event, at int64) error {
 			received_at = coalesce(received_at, ?), lab_case_number = CASE WHEN lab_case_number = '' THEN ? ELSE lab_case_number END
 			WHERE exhibit_id = ? AND lab = ? AND reported_at IS NULL`,
 			at, e.ReportID.String(), sub, purity, at, e.LabCaseNumber, id, e.Lab)
-		exec(`UPDATE {exhibits} SET identified_substance = ? WHERE exhibit_id = ?`, sub, id)
+		update(`identified_substance = ?`, sub)
 	case domain.ReportAmended:
 		id = e.ExhibitID.String()
 		sub, purity := mainSubstance(e.Substances)
 		exec(`UPDATE {lab_jobs} SET substance = ?, purity_bp = ? WHERE exhibit_id = ? AND report_id = ?`, sub, purity, id, e.ReportID.String())
-		exec(`UPDATE {exhibits} SET identified_substance = ? WHERE exhibit_id = ?`, sub, id)
+		update(`identified_substance = ?`, sub)
 	case domain.DiscrepancyRaised:
 		id = e.ExhibitID.String()
 		exec(`INSERT OR IGNORE INTO {discrepancies}(discrepancy_id, exhibit_id, case_id, kind, automatic, detail, expected_mg, observed_mg,
 				expected_seal, observed_seal, raised_at, raised_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			e.DiscrepancyID.String(), id, e.CaseID.String(), e.Kind, e.Automatic, e.Detail, e.ExpectedMg, e.ObservedMg,
 			e.ExpectedSeal, e.ObservedSeal, at, ev.Actor.Agency)
-		exec(`UPDATE {exhibits} SET open_discrepancies = (SELECT count(*) FROM {discrepancies} WHERE exhibit_id = ?1 AND resolved_at IS NULL),
-			seal_broken = seal_broken OR ?2, missing = missing OR ?3 WHERE exhibit_id = ?1`,
+		update(`open_discrepancies = (SELECT count(*) FROM {discrepancies} d WHERE d.exhibit_id = ? AND d.resolved_at IS NULL),
+			seal_broken = seal_broken OR ?, missing = missing OR ?`,
 			id, e.Kind == domain.DiscrepancySeal, e.Kind == domain.DiscrepancyMissing)
 	case domain.DiscrepancyResolved:
 		id = e.ExhibitID.String()
 		exec(`UPDATE {discrepancies} SET resolved_at = ?, resolution = ? WHERE discrepancy_id = ? AND resolved_at IS NULL`,
 			at, e.Resolution, e.DiscrepancyID.String())
-		exec(`UPDATE {exhibits} SET open_discrepancies = (SELECT count(*) FROM {discrepancies} WHERE exhibit_id = ?1 AND resolved_at IS NULL)
-			WHERE exhibit_id = ?1`, id)
+		update(`open_discrepancies = (SELECT count(*) FROM {discrepancies} d WHERE d.exhibit_id = ? AND d.resolved_at IS NULL)`, id)
 	case domain.InventoryAudited:
 		id = e.ExhibitID.String()
 		broken := e.Seal != nil && e.Seal.Condition != domain.SealIntact
-		exec(`UPDATE {exhibits} SET missing = ?, seal_broken = seal_broken OR ? WHERE exhibit_id = ?`, !e.Found, broken, id)
+		update(`missing = ?, seal_broken = seal_broken OR ?`, !e.Found, broken)
 	case domain.DisposalAuthorised:
 		id = e.ExhibitID.String()
-		exec(`UPDATE {exhibits} SET disposal_method = ?, disposal_deadline = ?,
-			status = CASE WHEN status IN ('in-custody', 'sealed', 'registered') THEN 'disposal-authorised' ELSE status END WHERE exhibit_id = ?`,
-			e.Method, nanos(e.ChallengeDeadline), id)
+		update(`disposal_method = ?, disposal_deadline = ?,
+			status = CASE WHEN status IN ('in-custody', 'sealed', 'registered') THEN 'disposal-authorised' ELSE status END`,
+			e.Method, nanos(e.ChallengeDeadline))
 	case domain.ExhibitDestroyed:
 		id = e.ExhibitID.String()
-		exec(terminal, string(domain.StatusDestroyed), id)
+		update(terminal, string(domain.StatusDestroyed))
 	case domain.ExhibitReturned:
 		id = e.ExhibitID.String()
-		exec(terminal, string(domain.StatusReturned), id)
+		update(terminal, string(domain.StatusReturned))
 	case domain.ExhibitReleased:
 		id = e.ExhibitID.String()
-		exec(terminal, string(domain.StatusReleased), id)
+		update(terminal, string(domain.StatusReleased))
 	case domain.AnnotationAdded:
 		id = e.ExhibitID.String()
 	default:
@@ -413,17 +409,21 @@ func applyExhibit(tx *Tx, ev *Event, at int64) error {
 	if err != nil {
 		return err
 	}
-	return touch(tx, ev, id)
+	if set != "" {
+		set += ", "
+	}
+	_, err = tx.Exec(`UPDATE {exhibits} SET `+set+`revision = ?, updated_at = ?, position = ? WHERE exhibit_id = ?`,
+		append(setArgs, ev.Revision, at, ev.Position, id)...)
+	return err
 }
 
-const clearTransfer = `UPDATE {exhibits} SET status = CASE WHEN prev_status != '' THEN prev_status ELSE status END, prev_status = '',
+const clearTransfer = `status = CASE WHEN prev_status != '' THEN prev_status ELSE status END, prev_status = '',
 	transfer_id = NULL, transfer_to_agency = NULL, transfer_to_person = NULL, transfer_to_location = NULL,
-	transfer_purpose = NULL, transfer_offered_at = NULL WHERE exhibit_id = ?`
+	transfer_purpose = NULL, transfer_offered_at = NULL`
 
-const terminal = `UPDATE {exhibits} SET status = ?, prev_status = '', transfer_id = NULL, transfer_to_agency = NULL,
+const terminal = `status = ?, prev_status = '', transfer_id = NULL, transfer_to_agency = NULL,
 	transfer_to_person = NULL, transfer_to_location = NULL, transfer_purpose = NULL, transfer_offered_at = NULL,
-	checkout_id = NULL, checkout_to_agency = NULL, checkout_purpose = NULL, checkout_due_at = NULL, checked_out_at = NULL
-	WHERE exhibit_id = ?`
+	checkout_id = NULL, checkout_to_agency = NULL, checkout_purpose = NULL, checkout_due_at = NULL, checked_out_at = NULL`
 
 // openLabJob opens a job of lab on the exhibit unless one is open.
 func openLabJob(tx *Tx, err error, exhibitID, caseID, lab string, at int64) error {

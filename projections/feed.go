@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"strings"
 	"strconv"
 	"time"
 
@@ -94,6 +95,47 @@ func caseOf(d any) (uuid.UUID, bool) {
 	return uuid.Nil, false
 }
 
+// feedBatch is the feed's state within one batch: rows to insert into the
+// feed (their seq numbers assigned in order), rows still waiting for their
+// exhibit's record, and which exhibits are recorded.
+type feedBatch struct {
+	seq         int64 // last seq assigned; -1 until read from the table
+	rows        [][]any
+	pending     map[string][][]any // this batch's waiting rows, by exhibit
+	pendingKeys []string           // exhibits of pending, in first-seen order
+	recorded    map[string]bool
+	newRecorded []string
+}
+
+func (Feed) batch(tx *Tx) (*feedBatch, error) {
+	b := tx.State("feed", func() any {
+		return &feedBatch{seq: -1, pending: map[string][][]any{}, recorded: map[string]bool{}}
+	}).(*feedBatch)
+	if b.seq < 0 {
+		if err := tx.QueryRow(`SELECT coalesce(max(seq), 0) FROM {feed}`).Scan(&b.seq); err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+func (b *feedBatch) emit(row []any) {
+	b.seq++
+	b.rows = append(b.rows, append([]any{b.seq}, row...))
+}
+
+func (b *feedBatch) isRecorded(tx *Tx, exhibit string) (bool, error) {
+	if r, ok := b.recorded[exhibit]; ok {
+		return r, nil
+	}
+	var n int
+	if err := tx.QueryRow(`SELECT count(*) FROM {feed_recorded} WHERE exhibit_id = ?`, exhibit).Scan(&n); err != nil {
+		return false, err
+	}
+	b.recorded[exhibit] = n > 0
+	return n > 0, nil
+}
+
 func (Feed) Apply(tx *Tx, ev *Event) error {
 	if _, err := applyAccess(tx, ev); err != nil {
 		return err
@@ -102,53 +144,131 @@ func (Feed) Apply(tx *Tx, ev *Event) error {
 	if !ok {
 		return nil
 	}
-	var exhibit any
-	kind, sid, _ := domain.ParseStream(ev.Stream)
-	if kind == "exhibit" {
-		exhibit = sid.String()
-	}
-	args := []any{int64(ev.Position), ev.EventID.String(), ev.Stream, ev.Revision, ev.Type, caseID.String(), exhibit,
-		nanos(ev.OccurredAt), nanos(ev.RecordedAt), ev.Actor.User, ev.Actor.Agency, ev.Actor.Role}
-	pending := false
-	if kind == "exhibit" {
-		var n int
-		if err := tx.QueryRow(`SELECT count(*) FROM {feed_recorded} WHERE exhibit_id = ?`, exhibit).Scan(&n); err != nil {
-			return err
-		}
-		pending = n == 0
-	}
-	table := "{feed}"
-	if pending {
-		table = "{feed_pending}"
-	}
-	if _, err := tx.Exec(`INSERT INTO `+table+`(`+feedColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...); err != nil {
+	b, err := Feed{}.batch(tx)
+	if err != nil {
 		return err
 	}
+	kind, sid, _ := domain.ParseStream(ev.Stream)
+	row := []any{int64(ev.Position), ev.EventID.String(), ev.Stream, ev.Revision, ev.Type, caseID.String(), nil,
+		nanos(ev.OccurredAt), nanos(ev.RecordedAt), ev.Actor.User, ev.Actor.Agency, ev.Actor.Role}
+	if kind == "exhibit" {
+		id := sid.String()
+		row[6] = id
+		rec, err := b.isRecorded(tx, id)
+		if err != nil {
+			return err
+		}
+		if !rec {
+			if _, ok := b.pending[id]; !ok {
+				b.pendingKeys = append(b.pendingKeys, id)
+			}
+			b.pending[id] = append(b.pending[id], row)
+			return nil
+		}
+	}
+	b.emit(row)
 	switch e := ev.Data.(type) {
 	case domain.SeizureRecorded:
 		for _, id := range e.ExhibitIDs {
-			if err := releasePending(tx, id.String()); err != nil {
+			if err := b.release(tx, id.String()); err != nil {
 				return err
 			}
 		}
 	case domain.SubSampleTaken:
-		return releasePending(tx, e.SubSampleID.String())
+		return b.release(tx, e.SubSampleID.String())
 	}
 	return nil
 }
 
-// releasePending marks an exhibit recorded and moves its waiting events
-// into the feed, in their order.
-func releasePending(tx *Tx, exhibitID string) error {
-	if _, err := tx.Exec(`INSERT OR IGNORE INTO {feed_recorded}(exhibit_id) VALUES (?)`, exhibitID); err != nil {
+// release marks an exhibit recorded and moves its waiting events (those of
+// earlier batches, in the table, then this batch's) into the feed, in their
+// order.
+func (b *feedBatch) release(tx *Tx, exhibit string) error {
+	if rec, err := b.isRecorded(tx, exhibit); err != nil || rec {
 		return err
 	}
-	if _, err := tx.Exec(`INSERT INTO {feed}(`+feedColumns+`) SELECT `+feedColumns+` FROM {feed_pending}
-		WHERE exhibit_id = ? ORDER BY position`, exhibitID); err != nil {
+	b.recorded[exhibit] = true
+	b.newRecorded = append(b.newRecorded, exhibit)
+	rows, err := tx.Query(`SELECT `+feedColumns+` FROM {feed_pending} WHERE exhibit_id = ? ORDER BY position`, exhibit)
+	if err != nil {
 		return err
 	}
-	_, err := tx.Exec(`DELETE FROM {feed_pending} WHERE exhibit_id = ?`, exhibitID)
-	return err
+	found := false
+	for rows.Next() {
+		row := make([]any, 12)
+		ptrs := make([]any, 12)
+		for i := range row {
+			ptrs[i] = &row[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			rows.Close()
+			return err
+		}
+		b.emit(row)
+		found = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if found {
+		if _, err := tx.Exec(`DELETE FROM {feed_pending} WHERE exhibit_id = ?`, exhibit); err != nil {
+			return err
+		}
+	}
+	for _, row := range b.pending[exhibit] {
+		b.emit(row)
+	}
+	delete(b.pending, exhibit)
+	return nil
+}
+
+// Flush writes the batch's feed rows, waiting rows and recorded exhibits,
+// many rows per statement.
+func (Feed) Flush(tx *Tx) error {
+	v, ok := tx.state["feed"]
+	if !ok {
+		return nil
+	}
+	b := v.(*feedBatch)
+	if err := insertRows(tx, `{feed}`, `seq, `+feedColumns, 13, b.rows); err != nil {
+		return err
+	}
+	var waiting [][]any
+	for _, id := range b.pendingKeys {
+		waiting = append(waiting, b.pending[id]...)
+	}
+	if err := insertRows(tx, `{feed_pending}`, feedColumns, 12, waiting); err != nil {
+		return err
+	}
+	rec := make([][]any, len(b.newRecorded))
+	for i, id := range b.newRecorded {
+		rec[i] = []any{id}
+	}
+	return insertRows(tx, `{feed_recorded}`, `exhibit_id`, 1, rec)
+}
+
+// insertRows inserts rows of n columns, up to 64 rows per statement.
+func insertRows(tx *Tx, table, cols string, n int, rows [][]any) error {
+	const per = 64
+	for len(rows) > 0 {
+		k := min(per, len(rows))
+		var q strings.Builder
+		q.WriteString(`INSERT INTO ` + table + `(` + cols + `) VALUES `)
+		args := make([]any, 0, k*n)
+		for i := 0; i < k; i++ {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?" + strings.Repeat(", ?", n-1) + ")")
+			args = append(args, rows[i]...)
+		}
+		if _, err := tx.Exec(q.String(), args...); err != nil {
+			return err
+		}
+		rows = rows[k:]
+	}
+	return nil
 }
 
 var exhibitRefType = reflect.TypeFor[domain.ExhibitRef]()

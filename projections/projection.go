@@ -31,6 +31,13 @@ type Projection interface {
 	Apply(tx *Tx, ev *Event) error
 }
 
+// Flusher is implemented by projections that keep rows in memory during a
+// batch (Tx.State) to write each row once per batch rather than once per
+// event: Flush runs after the batch's last event, in its transaction.
+type Flusher interface {
+	Flush(tx *Tx) error
+}
+
 // Event is an event as a projection sees it: the recorded event and its
 // payload decoded by the runner's Decoder (nil when there is no decoder or
 // the decoder does not know the type).
@@ -90,10 +97,30 @@ type Tx struct {
 	tx     *sql.Tx
 	tables Tables
 	stmts  map[string]*sql.Stmt
+	state  map[string]any
 }
 
+// State returns the batch's value under key, created by init on first
+// use. It lives for one batch (one transaction), then is dropped: a
+// projection keeps nothing between batches outside its tables.
+func (t *Tx) State(key string, init func() any) any {
+	if v, ok := t.state[key]; ok {
+		return v
+	}
+	if t.state == nil {
+		t.state = map[string]any{}
+	}
+	v := init()
+	t.state[key] = v
+	return v
+}
+
+// newTx wraps a batch transaction. Statements run under a context without
+// cancellation (the driver would otherwise start a goroutine per statement
+// to watch it); applyBatch checks ctx between events instead, and a
+// cancelled batch is rolled back whole.
 func newTx(ctx context.Context, tx *sql.Tx, t Tables) *Tx {
-	return &Tx{ctx: ctx, tx: tx, tables: t, stmts: map[string]*sql.Stmt{}}
+	return &Tx{ctx: context.WithoutCancel(ctx), tx: tx, tables: t, stmts: map[string]*sql.Stmt{}}
 }
 
 // Context is the batch's context.

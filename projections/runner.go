@@ -361,9 +361,19 @@ func applyBatch(ctx context.Context, tx *sql.Tx, p Projection, t Tables, after i
 		if int64(ev.Position) <= after {
 			continue
 		}
+		if i%256 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
 		if err := p.Apply(ptx, ev); err != nil {
 			return fmt.Errorf("projections: %s: apply %s at position %d (%s rev %d): %w",
 				p.Name(), ev.Type, ev.Position, ev.Stream, ev.Revision, err)
+		}
+	}
+	if f, ok := p.(Flusher); ok {
+		if err := f.Flush(ptx); err != nil {
+			return fmt.Errorf("projections: %s: flush batch: %w", p.Name(), err)
 		}
 	}
 	return nil
