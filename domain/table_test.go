@@ -37,11 +37,13 @@ type base func(t *testing.T) (*world, *fx)
 
 // stock: a customs case with three stored bales held by Karim.
 func stock(framework LegalFramework) base {
-	return func(t *testing.T) (*world, *fx) {
-		w, c, ids := given(t, framework, 3)
-		w.must(idriss, ShareCase{CaseID: c, Agency: "MA-LAB-CASA", Country: "MA", LegalBasis: "expertise requisition"})
-		return w, &fx{c: c, ids: ids, x: ids[0], seal: w.exhibit(ids[0]).Seal}
-	}
+	return func(t *testing.T) (*world, *fx) { return stockWorld(t, framework) }
+}
+
+func stockWorld(tb testing.TB, framework LegalFramework) (*world, *fx) {
+	w, c, ids := given(tb, framework, 3)
+	w.must(idriss, ShareCase{CaseID: c, Agency: "MA-LAB-CASA", Country: "MA", LegalBasis: "expertise requisition"})
+	return w, &fx{c: c, ids: ids, x: ids[0], seal: w.exhibit(ids[0]).Seal}
 }
 
 func run(t *testing.T, b base, cases []tc) {
