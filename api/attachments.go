@@ -35,7 +35,9 @@ func (s *Server) registerAttachments() {
 		Summary:      "Upload a photo or document",
 		Description:  fmt.Sprintf("Stores the body in the content-addressed blob store and returns its SHA-256, which events reference (attachments[].digest). At most %d bytes. Uploading the same bytes twice is harmless.", s.cfg.MaxAttachmentBytes),
 		MaxBodyBytes: s.cfg.MaxAttachmentBytes,
-		Errors:       []int{http.StatusNotFound, http.StatusRequestEntityTooLarge},
+		// The raw body is checked by the handler, not as a JSON schema.
+		SkipValidateBody: true,
+		Errors:           []int{http.StatusNotFound, http.StatusRequestEntityTooLarge},
 	}, func(ctx context.Context, in *uploadInput) (*body[StoredAttachment], error) {
 		id, err := parseID("path.id", in.ID)
 		if err != nil {

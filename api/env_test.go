@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -33,7 +34,15 @@ type env struct {
 	runner *projections.Runner
 	vkey   string
 	tokens map[string]string // user -> bearer token
+	// skew is added to the server clock: tests move time forward.
+	skew atomic.Int64
+	// spec checks that every response status is one the OpenAPI document
+	// declares for the operation.
+	spec *spec
 }
+
+// advance moves the server clock forward.
+func (e *env) advance(d time.Duration) { e.skew.Add(int64(d)) }
 
 // scenario users (SCENARIOS.md): user -> agency, roles.
 var scenarioAgencies = []api.Agency{
@@ -118,7 +127,7 @@ func newEnv(t *testing.T) *env {
 		if err := e.auth.AddUser(ctx, u, now); err != nil {
 			t.Fatal(err)
 		}
-		_, secret, err := e.auth.IssueToken(ctx, u.ID, "test", time.Hour, now)
+		_, secret, err := e.auth.IssueToken(ctx, u.ID, "test", 72*time.Hour, now)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -132,11 +141,17 @@ func newEnv(t *testing.T) *env {
 		Store: e.store, Nodes: e.store, Checkpoints: cp, Progress: e.runner,
 		Reads: projections.NewReadModels(rdb, e.runner), Auth: e.auth, DataDir: dir,
 		LogVerifierKey: vkey, Logger: log, Version: "test",
+		Now: func() time.Time { return time.Now().Add(time.Duration(e.skew.Load())) },
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.http = httptest.NewServer(e.srv.Handler())
+	doc, err := json.Marshal(e.srv.OpenAPI())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.spec = loadSpec(t, doc)
 	t.Cleanup(func() {
 		e.srv.BeginShutdown()
 		e.http.Close()
@@ -226,6 +241,9 @@ func (e *env) do(user, method, path string, body any, headers ...string) respons
 	b, err := io.ReadAll(res.Body)
 	if err != nil {
 		e.t.Fatal(err)
+	}
+	if ok, known := e.spec.declared(method, path, res.StatusCode); known && !ok {
+		e.t.Errorf("%s %s answered %d, which the OpenAPI document does not declare: %s", method, path, res.StatusCode, b)
 	}
 	return response{Status: res.StatusCode, Header: res.Header, Body: b}
 }

@@ -14,8 +14,10 @@ import (
 )
 
 type feedInput struct {
-	CaseID string `query:"case_id" format:"uuid" doc:"Only this case's events."`
-	pageParams
+	CaseID      string `query:"case_id" format:"uuid" doc:"Only this case's events."`
+	Limit       int    `query:"limit" minimum:"0" maximum:"500" doc:"Most items per page (default 50, at most 500)."`
+	Cursor      string `query:"cursor" maxLength:"1024" doc:"The next_cursor of the previous page; absent for the first page."`
+	MinPosition string `query:"min_position" doc:"Wait (up to a few seconds) until the read models include this global position: pass the position a write returned to read your own write."`
 }
 
 type feedStreamInput struct {
@@ -35,7 +37,7 @@ func (s *Server) registerFeed() {
 	rm := s.cfg.Reads
 	register(s, authenticated, get("list-feed", "/v1/feed", "Feed, by page", "The events of the cases your agency takes part in, in the order they became visible. Page with next_cursor.", "feed"),
 		func(ctx context.Context, in *feedInput) (*body[projections.FeedPage], error) {
-			pg, err := in.page()
+			pg, err := pageOf(in)
 			if err != nil {
 				return nil, err
 			}

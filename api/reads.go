@@ -21,11 +21,6 @@ type pageParams struct {
 	MinPosition string `query:"min_position" doc:"Wait (up to a few seconds) until the read models include this global position: pass the position a write returned to read your own write."`
 }
 
-// minPosParam is the read-your-writes parameter of single-item reads.
-type minPosParam struct {
-	MinPosition string `query:"min_position" doc:"Wait (up to a few seconds) until the read models include this global position."`
-}
-
 func parseMinPosition(s string) (*uint64, error) {
 	if s == "" {
 		return nil, nil
@@ -37,13 +32,32 @@ func parseMinPosition(s string) (*uint64, error) {
 	return &n, nil
 }
 
-func (p pageParams) page() (projections.Page, error) {
-	mp, err := parseMinPosition(p.MinPosition)
+// paged is every list input: huma ignores parameters of embedded structs,
+// so each input declares the fields and this reads them.
+type paged interface{ pageFields() (int, string, string) }
+
+func pageOf(in paged) (projections.Page, error) {
+	limit, cursor, minPos := in.pageFields()
+	mp, err := parseMinPosition(minPos)
 	if err != nil {
 		return projections.Page{}, err
 	}
-	return projections.Page{Limit: p.Limit, Cursor: p.Cursor, MinPosition: mp}, nil
+	return projections.Page{Limit: limit, Cursor: cursor, MinPosition: mp}, nil
 }
+
+func (p *pageParams) pageFields() (int, string, string)    { return p.Limit, p.Cursor, p.MinPosition }
+func (p *caseListInput) pageFields() (int, string, string) { return p.Limit, p.Cursor, p.MinPosition }
+func (p *exhibitListInput) pageFields() (int, string, string) {
+	return p.Limit, p.Cursor, p.MinPosition
+}
+func (p *holdingsInput) pageFields() (int, string, string)  { return p.Limit, p.Cursor, p.MinPosition }
+func (p *transfersInput) pageFields() (int, string, string) { return p.Limit, p.Cursor, p.MinPosition }
+func (p *discrepancyInput) pageFields() (int, string, string) {
+	return p.Limit, p.Cursor, p.MinPosition
+}
+func (p *labInput) pageFields() (int, string, string)   { return p.Limit, p.Cursor, p.MinPosition }
+func (p *statsInput) pageFields() (int, string, string) { return p.Limit, p.Cursor, p.MinPosition }
+func (p *feedInput) pageFields() (int, string, string)  { return p.Limit, p.Cursor, p.MinPosition }
 
 func parseID(location, s string) (uuid.UUID, error) {
 	id, err := uuid.Parse(s)
@@ -103,33 +117,41 @@ type itemOutput[T any] struct {
 type caseListInput struct {
 	OwnerAgency string `query:"owner_agency" maxLength:"100" doc:"Only cases owned by this agency."`
 	Open        bool   `query:"open" doc:"Only cases not closed."`
-	pageParams
+	Limit       int    `query:"limit" minimum:"0" maximum:"500" doc:"Most items per page (default 50, at most 500)."`
+	Cursor      string `query:"cursor" maxLength:"1024" doc:"The next_cursor of the previous page; absent for the first page."`
+	MinPosition string `query:"min_position" doc:"Wait (up to a few seconds) until the read models include this global position: pass the position a write returned to read your own write."`
 }
 
 type idInput struct {
-	ID string `path:"id" format:"uuid" doc:"The UUID of the case, seizure or exhibit."`
-	minPosParam
+	ID          string `path:"id" format:"uuid" doc:"The UUID of the case, seizure or exhibit."`
+	MinPosition string `query:"min_position" doc:"Wait (up to a few seconds) until the read models include this global position."`
 }
 
 type exhibitListInput struct {
-	CaseID    string `query:"case_id" format:"uuid"`
-	SeizureID string `query:"seizure_id" format:"uuid"`
-	Status    string `query:"status" maxLength:"50"`
-	Substance string `query:"substance" maxLength:"200"`
-	pageParams
+	CaseID      string `query:"case_id" format:"uuid"`
+	SeizureID   string `query:"seizure_id" format:"uuid"`
+	Status      string `query:"status" maxLength:"50"`
+	Substance   string `query:"substance" maxLength:"200"`
+	Limit       int    `query:"limit" minimum:"0" maximum:"500" doc:"Most items per page (default 50, at most 500)."`
+	Cursor      string `query:"cursor" maxLength:"1024" doc:"The next_cursor of the previous page; absent for the first page."`
+	MinPosition string `query:"min_position" doc:"Wait (up to a few seconds) until the read models include this global position: pass the position a write returned to read your own write."`
 }
 
 type holdingsInput struct {
-	Agency   string `query:"agency" maxLength:"100" doc:"The holding agency (default: yours)."`
-	Person   string `query:"person" maxLength:"100"`
-	Location string `query:"location" maxLength:"200"`
-	pageParams
+	Agency      string `query:"agency" maxLength:"100" doc:"The holding agency (default: yours)."`
+	Person      string `query:"person" maxLength:"100"`
+	Location    string `query:"location" maxLength:"200"`
+	Limit       int    `query:"limit" minimum:"0" maximum:"500" doc:"Most items per page (default 50, at most 500)."`
+	Cursor      string `query:"cursor" maxLength:"1024" doc:"The next_cursor of the previous page; absent for the first page."`
+	MinPosition string `query:"min_position" doc:"Wait (up to a few seconds) until the read models include this global position: pass the position a write returned to read your own write."`
 }
 
 type transfersInput struct {
-	ToAgency   string `query:"to_agency" maxLength:"100"`
-	FromAgency string `query:"from_agency" maxLength:"100"`
-	pageParams
+	ToAgency    string `query:"to_agency" maxLength:"100"`
+	FromAgency  string `query:"from_agency" maxLength:"100"`
+	Limit       int    `query:"limit" minimum:"0" maximum:"500" doc:"Most items per page (default 50, at most 500)."`
+	Cursor      string `query:"cursor" maxLength:"1024" doc:"The next_cursor of the previous page; absent for the first page."`
+	MinPosition string `query:"min_position" doc:"Wait (up to a few seconds) until the read models include this global position: pass the position a write returned to read your own write."`
 }
 
 type discrepancyInput struct {
@@ -137,12 +159,16 @@ type discrepancyInput struct {
 	CaseID          string `query:"case_id" format:"uuid"`
 	Kind            string `query:"kind" maxLength:"50"`
 	IncludeResolved bool   `query:"include_resolved"`
-	pageParams
+	Limit           int    `query:"limit" minimum:"0" maximum:"500" doc:"Most items per page (default 50, at most 500)."`
+	Cursor          string `query:"cursor" maxLength:"1024" doc:"The next_cursor of the previous page; absent for the first page."`
+	MinPosition     string `query:"min_position" doc:"Wait (up to a few seconds) until the read models include this global position: pass the position a write returned to read your own write."`
 }
 
 type labInput struct {
-	Lab string `query:"lab" maxLength:"100" doc:"The lab agency (default: yours)."`
-	pageParams
+	Lab         string `query:"lab" maxLength:"100" doc:"The lab agency (default: yours)."`
+	Limit       int    `query:"limit" minimum:"0" maximum:"500" doc:"Most items per page (default 50, at most 500)."`
+	Cursor      string `query:"cursor" maxLength:"1024" doc:"The next_cursor of the previous page; absent for the first page."`
+	MinPosition string `query:"min_position" doc:"Wait (up to a few seconds) until the read models include this global position: pass the position a write returned to read your own write."`
 }
 
 type turnaroundInput struct {
@@ -150,13 +176,15 @@ type turnaroundInput struct {
 }
 
 type statsInput struct {
-	GroupBy   []string `query:"group_by" doc:"Dimensions: substance, month, country, place, agency."`
-	FromMonth string   `query:"from_month" pattern:"^[0-9]{4}-[0-9]{2}$"`
-	ToMonth   string   `query:"to_month" pattern:"^[0-9]{4}-[0-9]{2}$"`
-	Substance string   `query:"substance" maxLength:"200"`
-	Country   string   `query:"country" maxLength:"2"`
-	Agency    string   `query:"agency" maxLength:"100"`
-	pageParams
+	GroupBy     []string `query:"group_by" doc:"Dimensions: substance, month, country, place, agency."`
+	FromMonth   string   `query:"from_month" pattern:"^[0-9]{4}-[0-9]{2}$"`
+	ToMonth     string   `query:"to_month" pattern:"^[0-9]{4}-[0-9]{2}$"`
+	Substance   string   `query:"substance" maxLength:"200"`
+	Country     string   `query:"country" maxLength:"2"`
+	Agency      string   `query:"agency" maxLength:"100"`
+	Limit       int      `query:"limit" minimum:"0" maximum:"500" doc:"Most items per page (default 50, at most 500)."`
+	Cursor      string   `query:"cursor" maxLength:"1024" doc:"The next_cursor of the previous page; absent for the first page."`
+	MinPosition string   `query:"min_position" doc:"Wait (up to a few seconds) until the read models include this global position: pass the position a write returned to read your own write."`
 }
 
 func get(id, path, summary, desc string, tags ...string) huma.Operation {
@@ -171,7 +199,7 @@ func (s *Server) registerReads() {
 	rm := s.cfg.Reads
 	register(s, authenticated, get("list-cases", "/v1/cases", "List cases", "The cases your agency owns, supervises or that were shared with it.", "cases"),
 		func(ctx context.Context, in *caseListInput) (*body[projections.CasePage], error) {
-			pg, err := in.page()
+			pg, err := pageOf(in)
 			if err != nil {
 				return nil, err
 			}
@@ -198,7 +226,7 @@ func (s *Server) registerReads() {
 		})
 	register(s, authenticated, get("list-exhibits", "/v1/exhibits", "List exhibits", "Exhibits of the cases your agency may see.", "exhibits"),
 		func(ctx context.Context, in *exhibitListInput) (*body[projections.ExhibitPage], error) {
-			pg, err := in.page()
+			pg, err := pageOf(in)
 			if err != nil {
 				return nil, err
 			}
@@ -223,7 +251,7 @@ func (s *Server) registerReads() {
 		})
 	register(s, authenticated, get("list-holdings", "/v1/holdings", "What an agency, person or location holds", "Exhibits in the custody of an agency (default yours), optionally one person or storage location of it.", "custody"),
 		func(ctx context.Context, in *holdingsInput) (*body[projections.ExhibitPage], error) {
-			pg, err := in.page()
+			pg, err := pageOf(in)
 			if err != nil {
 				return nil, err
 			}
@@ -237,7 +265,7 @@ func (s *Server) registerReads() {
 		})
 	register(s, authenticated, get("list-pending-transfers", "/v1/transfers/pending", "Pending transfers", "Exhibits offered and not yet accepted, rejected or cancelled.", "custody"),
 		func(ctx context.Context, in *transfersInput) (*body[projections.ExhibitPage], error) {
-			pg, err := in.page()
+			pg, err := pageOf(in)
 			if err != nil {
 				return nil, err
 			}
@@ -246,7 +274,7 @@ func (s *Server) registerReads() {
 		})
 	register(s, authenticated, get("list-overdue-checkouts", "/v1/checkouts/overdue", "Overdue checkouts", "Exhibits checked out past their due date.", "custody"),
 		func(ctx context.Context, in *pageParams) (*body[projections.ExhibitPage], error) {
-			pg, err := in.page()
+			pg, err := pageOf(in)
 			if err != nil {
 				return nil, err
 			}
@@ -255,7 +283,7 @@ func (s *Server) registerReads() {
 		})
 	register(s, authenticated, get("list-open-discrepancies", "/v1/discrepancies", "Discrepancies", "Open discrepancies (weights, seals), or all with include_resolved.", "custody"),
 		func(ctx context.Context, in *discrepancyInput) (*body[projections.DiscrepancyPage], error) {
-			pg, err := in.page()
+			pg, err := pageOf(in)
 			if err != nil {
 				return nil, err
 			}
@@ -271,7 +299,7 @@ func (s *Server) registerReads() {
 		})
 	register(s, authenticated, get("list-lab-queue", "/v1/lab/queue", "Lab queue", "Exhibits submitted to or held by a lab without a result yet, oldest first.", "lab"),
 		func(ctx context.Context, in *labInput) (*body[projections.LabQueuePage], error) {
-			pg, err := in.page()
+			pg, err := pageOf(in)
 			if err != nil {
 				return nil, err
 			}
@@ -295,7 +323,7 @@ func (s *Server) registerReads() {
 		})
 	register(s, authenticated, get("get-statistics", "/v1/statistics", "Statistics", "Seizures and weights grouped by substance, month, place.", "statistics"),
 		func(ctx context.Context, in *statsInput) (*body[projections.StatsPage], error) {
-			pg, err := in.page()
+			pg, err := pageOf(in)
 			if err != nil {
 				return nil, err
 			}

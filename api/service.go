@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -43,9 +44,10 @@ type CreatedRef struct {
 
 // EventRef names an event a command wrote.
 type EventRef struct {
-	ID     uuid.UUID `json:"id"`
-	Type   string    `json:"type"`
-	Stream string    `json:"stream"`
+	ID      uuid.UUID       `json:"id"`
+	Type    string          `json:"type"`
+	Stream  string          `json:"stream"`
+	Payload json.RawMessage `json:"payload" doc:"The event's payload: it carries the IDs the command created (transfer_id, report_id, discrepancy_id...)."`
 }
 
 // writeTimeout bounds a command's appends once decided; they run detached
@@ -273,7 +275,7 @@ func (s *Server) execute(ctx context.Context, p Principal, cmd domain.Command, k
 			}
 			evs[i] = eventstore.EventData{ID: ne.ID, Type: typ, SchemaVersion: ver, Payload: payload,
 				OccurredAt: ne.OccurredAt, Actor: actor, CorrelationID: corr, CausationID: corr}
-			res.Events = append(res.Events, EventRef{ID: ne.ID, Type: typ, Stream: a.Stream})
+			res.Events = append(res.Events, EventRef{ID: ne.ID, Type: typ, Stream: a.Stream, Payload: payload})
 		}
 		expected := eventstore.NoStream
 		if a.ExpectedRevision >= 0 {
