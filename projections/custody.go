@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"database/sql"
 	"fmt"
 	"strings"
 
@@ -189,7 +190,7 @@ func (Custody) Apply(tx *Tx, ev *Event) error {
 		if _, err := tx.Exec(`INSERT OR IGNORE INTO {holds}(hold_id, case_id, exhibit_id) VALUES (?, ?, ?)`, e.HoldID.String(), e.CaseID.String(), ex); err != nil {
 			return err
 		}
-		return adjustHold(tx, ev, e.CaseID, e.ExhibitID, +1)
+		return adjustHold(tx, ev, e.CaseID, e.ExhibitID, 1)
 	case domain.HoldReleased:
 		res, err := tx.Exec(`DELETE FROM {holds} WHERE hold_id = ?`, e.HoldID.String())
 		if err != nil {
@@ -210,17 +211,7 @@ func (Custody) Apply(tx *Tx, ev *Event) error {
 		}
 		return commitExhibits(tx, e.ExhibitIDs...)
 	case domain.ExhibitRegistered:
-		var parent any
-		if e.ParentID != nil {
-			parent = e.ParentID.String()
-		}
-		_, err := tx.Exec(`INSERT INTO {exhibits}(exhibit_id, case_id, seizure_id, parent_id, recorded, label, reference, description, category,
-				presumed_substance, unit_count, registered_at, status, custodian_agency, custodian_person, location, revision, updated_at, position)
-			VALUES (?, ?, ?, ?, EXISTS (SELECT 1 FROM {commits} WHERE exhibit_id = ?1), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			e.ExhibitID.String(), e.CaseID.String(), e.SeizureID.String(), parent, e.Label, e.Reference, e.Description, e.Category,
-			e.PresumedSubstance, e.UnitCount, nanos(e.RegisteredAt), string(domain.StatusRegistered),
-			e.Custodian.Agency, e.Custodian.Person, e.Custodian.Location, ev.Revision, at, ev.Position)
-		return err
+		return registerExhibit(tx, ev, e, at)
 	}
 	return applyExhibit(tx, ev, at)
 }
@@ -234,37 +225,69 @@ func caseRevision(tx *Tx, ev *Event) error {
 	return err
 }
 
-func adjustHold(tx *Tx, ev *Event, caseID uuid.UUID, exhibitID *uuid.UUID, d int) error {
+func adjustHold(tx *Tx, ev *Event, caseID uuid.UUID, exhibitID *uuid.UUID, d int64) error {
 	if exhibitID == nil {
 		_, err := tx.Exec(`UPDATE {cases} SET holds = max(0, holds + ?), revision = ? WHERE case_id = ?`, d, ev.Revision, caseID.String())
 		return err
 	}
-	_, err := tx.Exec(`UPDATE {exhibits} SET holds = max(0, holds + ?) WHERE exhibit_id = ?`, d, exhibitID.String())
-	if err != nil {
+	x, err := exhibits(tx).get(tx, exhibitID.String())
+	if err != nil || x == nil {
 		return err
 	}
-	return touch(tx, ev, exhibitID.String())
+	x.Holds = max(0, x.Holds+d)
+	touch(x, ev)
+	return nil
+}
+
+func registerExhibit(tx *Tx, ev *Event, e domain.ExhibitRegistered, at int64) error {
+	c := exhibits(tx)
+	id := e.ExhibitID.String()
+	if x, err := c.get(tx, id); err != nil || x != nil {
+		if err == nil {
+			err = fmt.Errorf("exhibit %s registered twice", id)
+		}
+		return err
+	}
+	x := &exhibitRow{ExhibitID: id, CaseID: e.CaseID.String(), SeizureID: e.SeizureID.String(), Label: e.Label, Reference: e.Reference,
+		Description: e.Description, Category: e.Category, PresumedSubstance: e.PresumedSubstance, UnitCount: e.UnitCount,
+		RegisteredAt: nanos(e.RegisteredAt), Status: string(domain.StatusRegistered), CustodianAgency: e.Custodian.Agency,
+		CustodianPerson: e.Custodian.Person, Location: e.Custodian.Location, SealState: "none"}
+	if e.ParentID != nil {
+		x.ParentID = sql.NullString{String: e.ParentID.String(), Valid: true}
+	}
+	var n int
+	if err := tx.QueryRow(`SELECT count(*) FROM {commits} WHERE exhibit_id = ?`, id).Scan(&n); err != nil {
+		return err
+	}
+	x.Recorded = n > 0
+	touch(x, ev)
+	x.UpdatedAt = at
+	c.put(id, x)
+	return nil
 }
 
 // commitExhibits records that ids were committed (listed by a seizure or a
 // sub-sample record): they become visible.
 func commitExhibits(tx *Tx, ids ...uuid.UUID) error {
+	c := exhibits(tx)
 	for _, id := range ids {
 		if _, err := tx.Exec(`INSERT OR IGNORE INTO {commits}(exhibit_id) VALUES (?)`, id.String()); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(`UPDATE {exhibits} SET recorded = 1 WHERE exhibit_id = ?`, id.String()); err != nil {
+		x, err := c.get(tx, id.String())
+		if err != nil {
 			return err
+		}
+		if x != nil {
+			x.Recorded = true
 		}
 	}
 	return nil
 }
 
 // touch records that an event of the exhibit's own stream was applied.
-func touch(tx *Tx, ev *Event, exhibitID string) error {
-	_, err := tx.Exec(`UPDATE {exhibits} SET revision = ?, updated_at = ?, position = ? WHERE exhibit_id = ?`,
-		ev.Revision, nanos(ev.OccurredAt), ev.Position, exhibitID)
-	return err
+func touch(x *exhibitRow, ev *Event) {
+	x.Revision, x.UpdatedAt, x.Position = int64(ev.Revision), nanos(ev.OccurredAt), int64(ev.Position)
 }
 
 // isLabPurpose: a transfer or checkout whose purpose is an analysis opens a
@@ -277,153 +300,165 @@ func sealTrouble(s domain.SealSeen, expected string) bool {
 	return s.Condition != domain.SealIntact || (expected != "" && s.Number != expected)
 }
 
+func str(s string) sql.NullString { return sql.NullString{String: s, Valid: true} }
+func num(n int64) sql.NullInt64    { return sql.NullInt64{Int64: n, Valid: true} }
+
+// applyExhibit folds an exhibit event into the exhibit's row (in the
+// batch's cache) and the other tables.
 func applyExhibit(tx *Tx, ev *Event, at int64) error {
-	var id string
-	var err error
+	ref, ok := exhibitRef(ev.Data)
+	if !ok {
+		return nil
+	}
+	id := ref.ExhibitID.String()
+	x, err := exhibits(tx).get(tx, id)
+	if err != nil {
+		return err
+	}
+	if x == nil {
+		x = &exhibitRow{} // an exhibit never registered: side tables only
+	}
 	exec := func(q string, args ...any) {
 		if err == nil {
 			_, err = tx.Exec(q, args...)
 		}
 	}
-	// set is the change of the exhibit's row; the row's revision, update
-	// time and position move with it, in the same statement.
-	set, setArgs := "", []any(nil)
-	update := func(q string, args ...any) { set, setArgs = q, args }
+	openDiscrepancies := func() {
+		if err == nil {
+			err = tx.QueryRow(`SELECT count(*) FROM {discrepancies} WHERE exhibit_id = ? AND resolved_at IS NULL`, id).Scan(&x.OpenDiscrepancies)
+		}
+	}
 	switch e := ev.Data.(type) {
 	case domain.ExhibitSealed:
-		id = e.ExhibitID.String()
-		update(`seal = ?, seal_state = 'sealed', status = CASE WHEN status = 'registered' THEN 'sealed' ELSE status END`, e.SealNumber)
+		x.Seal, x.SealState = e.SealNumber, "sealed"
+		if x.Status == string(domain.StatusRegistered) {
+			x.Status = string(domain.StatusSealed)
+		}
 	case domain.ExhibitWeighed:
-		id = e.ExhibitID.String()
-		update(`gross_mg = ?, net_mg = ?, tare_mg = ?, uncertainty_mg = ?, weighed_at = ?, subsampled_mg = 0`,
-			e.GrossMg, e.NetMg, e.TareMg, e.UncertaintyMg, at)
+		x.GrossMg, x.NetMg, x.TareMg, x.UncertaintyMg, x.WeighedAt = num(e.GrossMg), num(e.NetMg), num(e.TareMg), num(e.UncertaintyMg), num(at)
+		x.SubsampledMg = 0
 	case domain.SubSampleTaken:
-		id = e.ExhibitID.String()
-		update(`subsampled_mg = subsampled_mg + ?`, e.NetMg)
+		x.SubsampledMg += e.NetMg
 		err = commitExhibits(tx, e.SubSampleID)
 	case domain.TransferOffered:
-		id = e.ExhibitID.String()
-		update(`prev_status = status, status = 'in-transfer', transfer_id = ?, transfer_to_agency = ?, transfer_to_person = ?,
-			transfer_to_location = ?, transfer_purpose = ?, transfer_offered_at = ?`,
-			e.TransferID.String(), e.To.Agency, e.To.Person, e.To.Location, e.Purpose, at)
+		x.PrevStatus, x.Status = x.Status, string(domain.StatusInTransfer)
+		x.TransferID, x.TransferToAgency, x.TransferToPerson, x.TransferToLocation = str(e.TransferID.String()), str(e.To.Agency), str(e.To.Person), str(e.To.Location)
+		x.TransferPurpose, x.TransferOfferedAt = str(e.Purpose), num(at)
 		if isLabPurpose(e.Purpose) {
 			err = openLabJob(tx, err, id, e.CaseID.String(), e.To.Agency, at)
 		}
 	case domain.TransferAccepted:
-		id = e.ExhibitID.String()
-		update(`status = 'in-custody', prev_status = '', custodian_agency = ?, custodian_person = ?, location = ?,
-			seal_broken = seal_broken OR ?, transfer_id = NULL, transfer_to_agency = NULL, transfer_to_person = NULL, transfer_to_location = NULL,
-			transfer_purpose = NULL, transfer_offered_at = NULL`,
-			e.To.Agency, e.To.Person, e.To.Location, e.Seal.Condition != domain.SealIntact)
+		x.Status, x.PrevStatus = string(domain.StatusInCustody), ""
+		x.CustodianAgency, x.CustodianPerson, x.Location = e.To.Agency, e.To.Person, e.To.Location
+		x.SealBroken = x.SealBroken || e.Seal.Condition != domain.SealIntact
+		x.clearTransfer()
 	case domain.TransferRejected:
-		id = e.ExhibitID.String()
-		update(clearTransfer)
+		x.restore()
 		exec(`DELETE FROM {lab_jobs} WHERE exhibit_id = ? AND lab = ? AND received_at IS NULL AND reported_at IS NULL`, id, e.To.Agency)
 	case domain.TransferCancelled:
-		id = e.ExhibitID.String()
-		update(clearTransfer)
+		x.restore()
 		exec(`DELETE FROM {lab_jobs} WHERE exhibit_id = ? AND lab = ? AND received_at IS NULL AND reported_at IS NULL`, id, e.To.Agency)
 	case domain.ExhibitStored:
-		id = e.ExhibitID.String()
-		update(`location = ?, status = CASE WHEN status IN ('registered', 'sealed') THEN 'in-custody' ELSE status END`, e.Location)
+		x.Location = e.Location
+		if x.Status == string(domain.StatusRegistered) || x.Status == string(domain.StatusSealed) {
+			x.Status = string(domain.StatusInCustody)
+		}
 	case domain.SealInspected:
-		id = e.ExhibitID.String()
-		update(`seal_broken = seal_broken OR ?`, e.Seal.Condition != domain.SealIntact)
+		x.SealBroken = x.SealBroken || e.Seal.Condition != domain.SealIntact
 	case domain.SealOpened:
-		id = e.ExhibitID.String()
-		update(`seal_state = 'opened'`)
+		x.SealState = "opened"
 	case domain.ExhibitResealed:
-		id = e.ExhibitID.String()
-		update(`seal = ?, seal_state = 'sealed', seal_broken = 0, gross_mg = CASE WHEN ? > 0 THEN ? ELSE gross_mg END`,
-			e.SealNumber, e.GrossMg, e.GrossMg)
+		x.Seal, x.SealState, x.SealBroken = e.SealNumber, "sealed", false
+		if e.GrossMg > 0 {
+			x.GrossMg = num(e.GrossMg)
+		}
 	case domain.CheckedOut:
-		id = e.ExhibitID.String()
-		update(`prev_status = status, status = 'checked-out', checkout_id = ?, checkout_to_agency = ?, checkout_purpose = ?,
-			checkout_due_at = ?, checked_out_at = ?`, e.CheckoutID.String(), e.To.Agency, e.Purpose, nanos(e.DueAt), at)
+		x.PrevStatus, x.Status = x.Status, string(domain.StatusCheckedOut)
+		x.CheckoutID, x.CheckoutToAgency, x.CheckoutPurpose = str(e.CheckoutID.String()), str(e.To.Agency), str(e.Purpose)
+		x.CheckoutDueAt, x.CheckedOutAt = num(nanos(e.DueAt)), num(at)
 		if isLabPurpose(e.Purpose) {
 			err = openLabJob(tx, err, id, e.CaseID.String(), e.To.Agency, at)
 		}
 	case domain.CheckedIn:
-		id = e.ExhibitID.String()
-		update(`status = CASE WHEN prev_status != '' THEN prev_status ELSE 'in-custody' END, prev_status = '',
-			location = CASE WHEN ? != '' THEN ? ELSE location END, seal_broken = seal_broken OR ?,
-			checkout_id = NULL, checkout_to_agency = NULL, checkout_purpose = NULL, checkout_due_at = NULL, checked_out_at = NULL`,
-			e.Location, e.Location, e.Seal.Condition != domain.SealIntact)
+		x.Status = string(domain.StatusInCustody)
+		if x.PrevStatus != "" {
+			x.Status = x.PrevStatus
+		}
+		x.PrevStatus = ""
+		if e.Location != "" {
+			x.Location = e.Location
+		}
+		x.SealBroken = x.SealBroken || e.Seal.Condition != domain.SealIntact
+		x.clearCheckout()
 	case domain.LabReceiptRecorded:
-		id = e.ExhibitID.String()
 		err = openLabJob(tx, err, id, e.CaseID.String(), e.Lab, at)
 		exec(`UPDATE {lab_jobs} SET received_at = ?, lab_case_number = ? WHERE exhibit_id = ? AND lab = ? AND reported_at IS NULL`,
 			at, e.LabCaseNumber, id, e.Lab)
-		update(`seal_broken = seal_broken OR ?`, e.Seal.Condition != domain.SealIntact)
+		x.SealBroken = x.SealBroken || e.Seal.Condition != domain.SealIntact
 	case domain.AnalysisReported:
-		id = e.ExhibitID.String()
 		sub, purity := mainSubstance(e.Substances)
 		err = openLabJob(tx, err, id, e.CaseID.String(), e.Lab, at)
 		exec(`UPDATE {lab_jobs} SET reported_at = ?, report_id = ?, substance = ?, purity_bp = ?,
 			received_at = coalesce(received_at, ?), lab_case_number = CASE WHEN lab_case_number = '' THEN ? ELSE lab_case_number END
 			WHERE exhibit_id = ? AND lab = ? AND reported_at IS NULL`,
 			at, e.ReportID.String(), sub, purity, at, e.LabCaseNumber, id, e.Lab)
-		update(`identified_substance = ?`, sub)
+		x.IdentifiedSubstance = sub
 	case domain.ReportAmended:
-		id = e.ExhibitID.String()
 		sub, purity := mainSubstance(e.Substances)
 		exec(`UPDATE {lab_jobs} SET substance = ?, purity_bp = ? WHERE exhibit_id = ? AND report_id = ?`, sub, purity, id, e.ReportID.String())
-		update(`identified_substance = ?`, sub)
+		x.IdentifiedSubstance = sub
 	case domain.DiscrepancyRaised:
-		id = e.ExhibitID.String()
 		exec(`INSERT OR IGNORE INTO {discrepancies}(discrepancy_id, exhibit_id, case_id, kind, automatic, detail, expected_mg, observed_mg,
 				expected_seal, observed_seal, raised_at, raised_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			e.DiscrepancyID.String(), id, e.CaseID.String(), e.Kind, e.Automatic, e.Detail, e.ExpectedMg, e.ObservedMg,
 			e.ExpectedSeal, e.ObservedSeal, at, ev.Actor.Agency)
-		update(`open_discrepancies = (SELECT count(*) FROM {discrepancies} d WHERE d.exhibit_id = ? AND d.resolved_at IS NULL),
-			seal_broken = seal_broken OR ?, missing = missing OR ?`,
-			id, e.Kind == domain.DiscrepancySeal, e.Kind == domain.DiscrepancyMissing)
+		openDiscrepancies()
+		x.SealBroken = x.SealBroken || e.Kind == domain.DiscrepancySeal
+		x.Missing = x.Missing || e.Kind == domain.DiscrepancyMissing
 	case domain.DiscrepancyResolved:
-		id = e.ExhibitID.String()
 		exec(`UPDATE {discrepancies} SET resolved_at = ?, resolution = ? WHERE discrepancy_id = ? AND resolved_at IS NULL`,
 			at, e.Resolution, e.DiscrepancyID.String())
-		update(`open_discrepancies = (SELECT count(*) FROM {discrepancies} d WHERE d.exhibit_id = ? AND d.resolved_at IS NULL)`, id)
+		openDiscrepancies()
 	case domain.InventoryAudited:
-		id = e.ExhibitID.String()
-		broken := e.Seal != nil && e.Seal.Condition != domain.SealIntact
-		update(`missing = ?, seal_broken = seal_broken OR ?`, !e.Found, broken)
+		x.Missing = !e.Found
+		x.SealBroken = x.SealBroken || (e.Seal != nil && e.Seal.Condition != domain.SealIntact)
 	case domain.DisposalAuthorised:
-		id = e.ExhibitID.String()
-		update(`disposal_method = ?, disposal_deadline = ?,
-			status = CASE WHEN status IN ('in-custody', 'sealed', 'registered') THEN 'disposal-authorised' ELSE status END`,
-			e.Method, nanos(e.ChallengeDeadline))
+		x.DisposalMethod, x.DisposalDeadline = str(e.Method), num(nanos(e.ChallengeDeadline))
+		switch domain.Status(x.Status) {
+		case domain.StatusInCustody, domain.StatusSealed, domain.StatusRegistered:
+			x.Status = string(domain.StatusDisposalAuthorised)
+		}
 	case domain.ExhibitDestroyed:
-		id = e.ExhibitID.String()
-		update(terminal, string(domain.StatusDestroyed))
+		x.terminal(domain.StatusDestroyed)
 	case domain.ExhibitReturned:
-		id = e.ExhibitID.String()
-		update(terminal, string(domain.StatusReturned))
+		x.terminal(domain.StatusReturned)
 	case domain.ExhibitReleased:
-		id = e.ExhibitID.String()
-		update(terminal, string(domain.StatusReleased))
+		x.terminal(domain.StatusReleased)
 	case domain.AnnotationAdded:
-		id = e.ExhibitID.String()
 	default:
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	if set != "" {
-		set += ", "
-	}
-	_, err = tx.Exec(`UPDATE {exhibits} SET `+set+`revision = ?, updated_at = ?, position = ? WHERE exhibit_id = ?`,
-		append(setArgs, ev.Revision, at, ev.Position, id)...)
-	return err
+	touch(x, ev)
+	return nil
 }
 
-const clearTransfer = `status = CASE WHEN prev_status != '' THEN prev_status ELSE status END, prev_status = '',
-	transfer_id = NULL, transfer_to_agency = NULL, transfer_to_person = NULL, transfer_to_location = NULL,
-	transfer_purpose = NULL, transfer_offered_at = NULL`
+// restore ends a pending transfer: the status before the offer comes back.
+func (x *exhibitRow) restore() {
+	if x.PrevStatus != "" {
+		x.Status = x.PrevStatus
+	}
+	x.PrevStatus = ""
+	x.clearTransfer()
+}
 
-const terminal = `status = ?, prev_status = '', transfer_id = NULL, transfer_to_agency = NULL,
-	transfer_to_person = NULL, transfer_to_location = NULL, transfer_purpose = NULL, transfer_offered_at = NULL,
-	checkout_id = NULL, checkout_to_agency = NULL, checkout_purpose = NULL, checkout_due_at = NULL, checked_out_at = NULL`
+func (x *exhibitRow) terminal(s domain.Status) {
+	x.Status, x.PrevStatus = string(s), ""
+	x.clearTransfer()
+	x.clearCheckout()
+}
 
 // openLabJob opens a job of lab on the exhibit unless one is open.
 func openLabJob(tx *Tx, err error, exhibitID, caseID, lab string, at int64) error {

@@ -1,0 +1,168 @@
+package projections
+
+import (
+	"database/sql"
+	"errors"
+	"strings"
+)
+
+// exhibitRow is one row of {exhibits}. During a batch the custody
+// projection folds an exhibit's events into its row in memory and writes
+// it once, at Flush: a catch-up batch touches each exhibit many times.
+type exhibitRow struct {
+	ExhibitID, CaseID, SeizureID                                        string
+	ParentID                                                            sql.NullString
+	Recorded                                                            bool
+	Label, Reference, Description, Category, PresumedSubstance          string
+	IdentifiedSubstance                                                 string
+	UnitCount, RegisteredAt                                             int64
+	Status, PrevStatus, CustodianAgency, CustodianPerson, Location      string
+	Seal, SealState                                                     string
+	SealBroken, Missing                                                 bool
+	Holds, OpenDiscrepancies                                            int64
+	GrossMg, NetMg, TareMg, UncertaintyMg, WeighedAt                    sql.NullInt64
+	SubsampledMg                                                        int64
+	TransferID, TransferToAgency, TransferToPerson, TransferToLocation  sql.NullString
+	TransferPurpose                                                     sql.NullString
+	TransferOfferedAt                                                   sql.NullInt64
+	CheckoutID, CheckoutToAgency, CheckoutPurpose                       sql.NullString
+	CheckoutDueAt, CheckedOutAt                                         sql.NullInt64
+	DisposalMethod                                                      sql.NullString
+	DisposalDeadline                                                    sql.NullInt64
+	Revision                                                            int64
+	UpdatedAt                                                           int64
+	Position                                                            int64
+}
+
+const exhibitRowColumns = `exhibit_id, case_id, seizure_id, parent_id, recorded, label, reference, description, category,
+	presumed_substance, identified_substance, unit_count, registered_at, status, prev_status, custodian_agency, custodian_person,
+	location, seal, seal_state, seal_broken, missing, holds, open_discrepancies, gross_mg, net_mg, tare_mg, uncertainty_mg,
+	weighed_at, subsampled_mg, transfer_id, transfer_to_agency, transfer_to_person, transfer_to_location, transfer_purpose,
+	transfer_offered_at, checkout_id, checkout_to_agency, checkout_purpose, checkout_due_at, checked_out_at, disposal_method,
+	disposal_deadline, revision, updated_at, position`
+
+func (x *exhibitRow) fields() []any {
+	return []any{&x.ExhibitID, &x.CaseID, &x.SeizureID, &x.ParentID, &x.Recorded, &x.Label, &x.Reference, &x.Description, &x.Category,
+		&x.PresumedSubstance, &x.IdentifiedSubstance, &x.UnitCount, &x.RegisteredAt, &x.Status, &x.PrevStatus, &x.CustodianAgency,
+		&x.CustodianPerson, &x.Location, &x.Seal, &x.SealState, &x.SealBroken, &x.Missing, &x.Holds, &x.OpenDiscrepancies,
+		&x.GrossMg, &x.NetMg, &x.TareMg, &x.UncertaintyMg, &x.WeighedAt, &x.SubsampledMg, &x.TransferID, &x.TransferToAgency,
+		&x.TransferToPerson, &x.TransferToLocation, &x.TransferPurpose, &x.TransferOfferedAt, &x.CheckoutID, &x.CheckoutToAgency,
+		&x.CheckoutPurpose, &x.CheckoutDueAt, &x.CheckedOutAt, &x.DisposalMethod, &x.DisposalDeadline, &x.Revision, &x.UpdatedAt,
+		&x.Position}
+}
+
+func (x *exhibitRow) values() []any {
+	f := x.fields()
+	out := make([]any, len(f))
+	for i, p := range f {
+		switch v := p.(type) {
+		case *string:
+			out[i] = *v
+		case *bool:
+			out[i] = *v
+		case *int64:
+			out[i] = *v
+		case *sql.NullString:
+			out[i] = *v
+		case *sql.NullInt64:
+			out[i] = *v
+		}
+	}
+	return out
+}
+
+func (x *exhibitRow) clearTransfer() {
+	x.TransferID, x.TransferToAgency, x.TransferToPerson, x.TransferToLocation, x.TransferPurpose =
+		sql.NullString{}, sql.NullString{}, sql.NullString{}, sql.NullString{}, sql.NullString{}
+	x.TransferOfferedAt = sql.NullInt64{}
+}
+
+func (x *exhibitRow) clearCheckout() {
+	x.CheckoutID, x.CheckoutToAgency, x.CheckoutPurpose = sql.NullString{}, sql.NullString{}, sql.NullString{}
+	x.CheckoutDueAt, x.CheckedOutAt = sql.NullInt64{}, sql.NullInt64{}
+}
+
+// exhibitCache holds the batch's exhibit rows, in first-touched order.
+type exhibitCache struct {
+	rows  map[string]*exhibitRow
+	order []string
+}
+
+func exhibits(tx *Tx) *exhibitCache {
+	return tx.State("custody/exhibits", func() any { return &exhibitCache{rows: map[string]*exhibitRow{}} }).(*exhibitCache)
+}
+
+// get returns the exhibit's row (nil if it does not exist), reading it
+// from the table on first use in the batch.
+func (c *exhibitCache) get(tx *Tx, id string) (*exhibitRow, error) {
+	if x, ok := c.rows[id]; ok {
+		return x, nil
+	}
+	x := &exhibitRow{}
+	err := tx.QueryRow(`SELECT `+exhibitRowColumns+` FROM {exhibits} WHERE exhibit_id = ?`, id).Scan(x.fields()...)
+	if errors.Is(err, sql.ErrNoRows) {
+		c.rows[id] = nil
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	c.put(id, x)
+	return x, nil
+}
+
+func (c *exhibitCache) put(id string, x *exhibitRow) {
+	if _, ok := c.rows[id]; !ok {
+		c.order = append(c.order, id)
+	} else if c.rows[id] == nil {
+		c.order = append(c.order, id)
+	}
+	c.rows[id] = x
+}
+
+var exhibitUpsert = func() string {
+	cols := strings.Split(strings.Join(strings.Fields(exhibitRowColumns), ""), ",")
+	sets := make([]string, 0, len(cols))
+	for _, c := range cols[1:] {
+		sets = append(sets, c+" = excluded."+c)
+	}
+	return ` ON CONFLICT(exhibit_id) DO UPDATE SET ` + strings.Join(sets, ", ")
+}()
+
+// Flush writes the batch's exhibit rows.
+func (Custody) Flush(tx *Tx) error {
+	v, ok := tx.state["custody/exhibits"]
+	if !ok {
+		return nil
+	}
+	c := v.(*exhibitCache)
+	rows := make([][]any, 0, len(c.order))
+	seen := map[string]bool{}
+	for _, id := range c.order {
+		if x := c.rows[id]; x != nil && !seen[id] {
+			seen[id] = true
+			rows = append(rows, x.values())
+		}
+	}
+	n := len(strings.Split(exhibitRowColumns, ","))
+	const per = 32
+	for len(rows) > 0 {
+		k := min(per, len(rows))
+		var q strings.Builder
+		q.WriteString(`INSERT INTO {exhibits}(` + exhibitRowColumns + `) VALUES `)
+		args := make([]any, 0, k*n)
+		for i := 0; i < k; i++ {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?" + strings.Repeat(", ?", n-1) + ")")
+			args = append(args, rows[i]...)
+		}
+		q.WriteString(exhibitUpsert)
+		if _, err := tx.Exec(q.String(), args...); err != nil {
+			return err
+		}
+		rows = rows[k:]
+	}
+	return nil
+}
