@@ -16,9 +16,16 @@ func TestDocs_DomainMD(t *testing.T) {
 		t.Fatal(err)
 	}
 	text := string(doc)
+	pkg, err := os.ReadFile("doc.go")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, name := range CommandNames() {
 		if !strings.Contains(text, "`"+name+"`") {
 			t.Errorf("docs/DOMAIN.md does not name command %s", name)
+		}
+		if !strings.Contains(string(pkg), "//\t"+name+" ") {
+			t.Errorf("the package doc does not list command %s", name)
 		}
 	}
 	for _, typ := range Events.Types() {
