@@ -58,6 +58,16 @@ func TestExhibit_Destroy(t *testing.T) {
 			w.must(karim, WeighExhibit{ExhibitID: f.x, Purpose: PurposeControl, Weighing: wg})
 			authorise(DisposalDestruction, 0)(w, f)
 		}, when: ok, rule: "disposal.no-pre-weighing"},
+		{name: "pre_weighing_voided_by_checkout", by: karim, given: func(w *world, f *fx) {
+			readyToDestroy(w, f)
+			checkedOut(w, f)
+			w.must(karim, CheckIn{ExhibitID: f.x, Seal: SealSeen{Number: f.seal, Condition: SealIntact}})
+		}, when: ok, rule: "disposal.no-pre-weighing"},
+		{name: "pre_weighing_voided_by_opening", by: karim, given: func(w *world, f *fx) {
+			readyToDestroy(w, f)
+			w.must(karim, OpenSeal{ExhibitID: f.x, Purpose: "last sample", AuthorityRef: "ORD-2026-3310"})
+			w.must(karim, ResealExhibit{ExhibitID: f.x, SealNumber: "MA-S-0099999"})
+		}, when: ok, rule: "disposal.no-pre-weighing"},
 		{name: "one_witness", by: karim, given: readyToDestroy, when: cmd(twoWitnesses[0]), rule: "disposal.witnesses"},
 		{name: "same_witness_twice", by: karim, given: readyToDestroy, when: cmd(twoWitnesses[0], twoWitnesses[0]), rule: "witness.duplicate"},
 		{name: "custodian_as_witness", by: karim, given: readyToDestroy, when: cmd(twoWitnesses[0], Witness{Ref: "karim", Kind: "official", Agency: karim.Agency}), rule: "witness.is-custodian"},

@@ -55,7 +55,9 @@ type Exhibit struct {
 	Holds         map[uuid.UUID]HoldPlaced        // active exhibit holds
 	Disposal      *DisposalAuthorised
 	// PreDestruction is the pre-destruction weighing recorded after the
-	// disposal authorisation.
+	// disposal authorisation, while the exhibit stayed sealed in the same
+	// hands: a sub-sample, an opened seal, a consumption, a transfer or a
+	// checkout since then voids it.
 	PreDestruction *ExhibitWeighed
 	Annotations    int
 	terminal       Status
@@ -187,12 +189,14 @@ func (x *Exhibit) Apply(e Event) {
 			x.PreDestruction = &w
 		}
 	case SubSampleTaken:
+		x.PreDestruction = nil
 		x.SubSamples = append(x.SubSamples, e.SubSampleID)
 		x.remove(e.NetMg)
 	case TransferOffered:
 		t := e
 		x.Pending = &t
 	case TransferAccepted:
+		x.PreDestruction = nil
 		x.Pending = nil
 		x.Custodian = e.To
 		x.InCustody = true
@@ -207,6 +211,7 @@ func (x *Exhibit) Apply(e Event) {
 	case SealInspected:
 		x.observeSeal(e.Seal)
 	case SealOpened:
+		x.PreDestruction = nil
 		x.SealOpen = true
 	case ExhibitResealed:
 		x.Seal, x.SealOpen, x.SealBroken = e.SealNumber, false, false
@@ -214,6 +219,7 @@ func (x *Exhibit) Apply(e Event) {
 			x.observeGross(&WeightSeen{GrossMg: e.GrossMg, UncertaintyMg: e.UncertaintyMg})
 		}
 	case CheckedOut:
+		x.PreDestruction = nil
 		c := e
 		x.Checkout = &c
 	case CheckedIn:
@@ -231,6 +237,7 @@ func (x *Exhibit) Apply(e Event) {
 		x.observeSeal(e.Seal)
 		x.observeGross(e.Weight)
 	case AnalysisReported:
+		x.PreDestruction = nil
 		x.Reports[e.ReportID] = ReportState{Lab: e.Lab, Report: e.Report}
 		if x.Mass.Known {
 			x.Mass.NetMg, x.Mass.NetUncertaintyMg = e.NetMg, e.NetUncertaintyMg
