@@ -36,7 +36,8 @@
 // request for the single writer goroutine, which owns the one write
 // connection, the Merkle right border (ledger.Tree) and a bounded cache of
 // stream heads (last revision and hash). Each turn, the writer takes every
-// request already queued (up to Options.MaxBatchEvents events; when the queue
+// request already queued (up to Options.MaxBatchEvents events or 16 MiB of
+// payload; when the queue
 // runs dry it yields once so that the callers it just answered can join) and
 // writes them in one BEGIN IMMEDIATE transaction — a group commit: while one
 // group is being fsynced, the next one queues up. Within the transaction,
@@ -55,7 +56,8 @@
 //     with the same content (eventstore.SameContent) return the original
 //     result; any other overlap is an *eventstore.IDReusedError;
 //  4. each leaf ledger.LeafHash(hash) is appended to a clone of the Merkle
-//     border, and every node the border returns is inserted.
+//     border, and every node the border returns is inserted (32 rows per
+//     statement).
 //
 // A refused append writes nothing and does not disturb its neighbours. The
 // group is committed; only then do the border and the head cache take the
@@ -67,7 +69,12 @@
 //
 // A caller whose context ends before the writer takes its request gets
 // ctx.Err() and nothing is written; once taken, the caller waits for the
-// true outcome.
+// true outcome. The writer calls the SQLite driver directly (sql.Conn.Raw)
+// with prepared statements, and so do reads of event pages.
+//
+// One Store per file: the writer trusts its cached heads and Merkle border,
+// so two processes (or two Stores) appending to one file would fail each
+// other's appends (never corrupt them: the UNIQUE constraints refuse).
 //
 // # Checkpoints
 //

@@ -13,3 +13,10 @@ var (
 	EventsTableSQL = schema[0]
 	InsertEventSQL = insertEventSQL
 )
+
+// Buffered returns the number of events a subscription of this package holds
+// in memory.
+func Buffered(sub any) int { return len(sub.(*subscription).buf) }
+
+// SubscriptionPage is the most events a subscription holds in memory.
+const SubscriptionPage = subscriptionPage

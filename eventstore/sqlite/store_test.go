@@ -3,9 +3,11 @@ package sqlite_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/scelle-ledger/scelle/eventstore"
+	"github.com/scelle-ledger/scelle/eventstore/sqlite"
 	"github.com/scelle-ledger/scelle/ledger"
 )
 
@@ -52,5 +54,37 @@ func TestStore_AppendRead(t *testing.T) {
 	}
 	if _, err := s.ReadStream(ctx, "exhibit-9", eventstore.ReadOptions{}); !errors.Is(err, eventstore.ErrStreamNotFound) {
 		t.Fatalf("read missing stream: got %v, want ErrStreamNotFound", err)
+	}
+}
+
+// A subscription reads history in pages: however long the history and
+// however slow the subscriber, it holds at most one page in memory.
+func TestSubscribe_holdsOnePage(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, "")
+	const n = 3*sqlite.SubscriptionPage + 7
+	evs := make([]eventstore.EventData, n)
+	for i := range evs {
+		evs[i] = event(fmt.Sprintf("page-%d", i))
+	}
+	if _, err := s.Append(ctx, "exhibit-1", eventstore.NoStream, evs...); err != nil {
+		t.Fatalf("append: %v", err)
+	}
+	sub, err := s.SubscribeAll(ctx, eventstore.SubscribeOptions{From: eventstore.Start})
+	if err != nil {
+		t.Fatalf("subscribe: %v", err)
+	}
+	defer sub.Close()
+	for i := range n {
+		e, err := sub.Recv()
+		if err != nil {
+			t.Fatalf("recv %d: %v", i, err)
+		}
+		if e.Position != uint64(i) {
+			t.Fatalf("recv %d: got position %d", i, e.Position)
+		}
+		if b := sqlite.Buffered(sub); b >= sqlite.SubscriptionPage {
+			t.Fatalf("after %d events the subscription holds %d, want fewer than %d", i+1, b, sqlite.SubscriptionPage)
+		}
 	}
 }
