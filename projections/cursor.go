@@ -28,7 +28,9 @@ type FilterError struct {
 	Reason string
 }
 
-func (e *FilterError) Error() string { return fmt.Sprintf("projections: invalid %s: %s", e.Field, e.Reason) }
+func (e *FilterError) Error() string {
+	return fmt.Sprintf("projections: invalid %s: %s", e.Field, e.Reason)
+}
 
 func (e *FilterError) Is(target error) bool { return target == ErrBadFilter }
 

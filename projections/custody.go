@@ -301,7 +301,7 @@ func sealTrouble(s domain.SealSeen, expected string) bool {
 }
 
 func str(s string) sql.NullString { return sql.NullString{String: s, Valid: true} }
-func num(n int64) sql.NullInt64    { return sql.NullInt64{Int64: n, Valid: true} }
+func num(n int64) sql.NullInt64   { return sql.NullInt64{Int64: n, Valid: true} }
 
 // applyExhibit folds an exhibit event into the exhibit's row (in the
 // batch's cache) and the other tables.

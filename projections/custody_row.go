@@ -10,28 +10,28 @@ import (
 // projection folds an exhibit's events into its row in memory and writes
 // it once, at Flush: a catch-up batch touches each exhibit many times.
 type exhibitRow struct {
-	ExhibitID, CaseID, SeizureID                                        string
-	ParentID                                                            sql.NullString
-	Recorded                                                            bool
-	Label, Reference, Description, Category, PresumedSubstance          string
-	IdentifiedSubstance                                                 string
-	UnitCount, RegisteredAt                                             int64
-	Status, PrevStatus, CustodianAgency, CustodianPerson, Location      string
-	Seal, SealState                                                     string
-	SealBroken, Missing                                                 bool
-	Holds, OpenDiscrepancies                                            int64
-	GrossMg, NetMg, TareMg, UncertaintyMg, WeighedAt                    sql.NullInt64
-	SubsampledMg                                                        int64
-	TransferID, TransferToAgency, TransferToPerson, TransferToLocation  sql.NullString
-	TransferPurpose                                                     sql.NullString
-	TransferOfferedAt                                                   sql.NullInt64
-	CheckoutID, CheckoutToAgency, CheckoutPurpose                       sql.NullString
-	CheckoutDueAt, CheckedOutAt                                         sql.NullInt64
-	DisposalMethod                                                      sql.NullString
-	DisposalDeadline                                                    sql.NullInt64
-	Revision                                                            int64
-	UpdatedAt                                                           int64
-	Position                                                            int64
+	ExhibitID, CaseID, SeizureID                                       string
+	ParentID                                                           sql.NullString
+	Recorded                                                           bool
+	Label, Reference, Description, Category, PresumedSubstance         string
+	IdentifiedSubstance                                                string
+	UnitCount, RegisteredAt                                            int64
+	Status, PrevStatus, CustodianAgency, CustodianPerson, Location     string
+	Seal, SealState                                                    string
+	SealBroken, Missing                                                bool
+	Holds, OpenDiscrepancies                                           int64
+	GrossMg, NetMg, TareMg, UncertaintyMg, WeighedAt                   sql.NullInt64
+	SubsampledMg                                                       int64
+	TransferID, TransferToAgency, TransferToPerson, TransferToLocation sql.NullString
+	TransferPurpose                                                    sql.NullString
+	TransferOfferedAt                                                  sql.NullInt64
+	CheckoutID, CheckoutToAgency, CheckoutPurpose                      sql.NullString
+	CheckoutDueAt, CheckedOutAt                                        sql.NullInt64
+	DisposalMethod                                                     sql.NullString
+	DisposalDeadline                                                   sql.NullInt64
+	Revision                                                           int64
+	UpdatedAt                                                          int64
+	Position                                                           int64
 }
 
 const exhibitRowColumns = `exhibit_id, case_id, seizure_id, parent_id, recorded, label, reference, description, category,

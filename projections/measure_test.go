@@ -166,6 +166,9 @@ func TestMeasure(t *testing.T) {
 	if dir == "" {
 		dir = t.TempDir()
 	}
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		t.Logf("load average at start: %s", b[:len(b)-1])
+	}
 	store, err := sqlite.Open(ctx, filepath.Join(dir, "events.db"), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -192,21 +195,25 @@ func TestMeasure(t *testing.T) {
 	}
 	t.Cleanup(func() { db.Close() })
 	f := &fixture{dir: dir, store: store, db: db}
-	start = time.Now()
+	start, cpu := time.Now(), cpuTime()
 	r, m := startAll(t, f)
 	if err := r.WaitFor(ctx, uint64(head), time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	el := time.Since(start)
-	t.Logf("catch-up of all 3 projections from zero (runner, SubscribeAll): %d events in %s = %.0f events/s", head+1, el.Round(time.Millisecond), float64(head+1)/el.Seconds())
+	el, ecpu := time.Since(start), cpuTime()-cpu
+	t.Logf("catch-up of all 3 projections from zero (runner, SubscribeAll): %d events in %s = %.0f events/s; CPU %s = %.1f µs/event",
+		head+1, el.Round(time.Millisecond), float64(head+1)/el.Seconds(), ecpu.Round(time.Millisecond), float64(ecpu.Microseconds())/float64(head+1))
 
 	// Rebuild of each projection beside the live one.
 	for _, p := range All() {
+		cpu := cpuTime()
 		res, err := r.Rebuild(ctx, p.Name(), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Logf("rebuild %s: %d events in %s = %.0f events/s", p.Name(), res.Events, res.Elapsed.Round(time.Millisecond), float64(res.Events)/res.Elapsed.Seconds())
+		ecpu := cpuTime() - cpu
+		t.Logf("rebuild %s: %d events in %s = %.0f events/s; CPU %s = %.1f µs/event (store read + decode + apply)", p.Name(), res.Events,
+			res.Elapsed.Round(time.Millisecond), float64(res.Events)/res.Elapsed.Seconds(), ecpu.Round(time.Millisecond), float64(ecpu.Microseconds())/float64(res.Events))
 	}
 
 	// Query latency.
