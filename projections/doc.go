@@ -19,7 +19,17 @@
 // with a *NotCaughtUpError. Health reports each projection's position and
 // its lag behind the store's head, for /readyz and /metrics.
 //
-// ReadModels (queries.go and the view files) answers the API's queries with
-// filters and opaque cursors, always scoped to what the asking agency may
-// see: the cases it owns and the cases shared with it (until revoked).
+// Three projections (All): Custody (cases, participants, seizures, the
+// current custody of every exhibit, holds, discrepancies, lab jobs), Stats
+// (seizures and exhibits with the dimensions statistics group by) and Feed
+// (the events an agency may see, in the order they became visible). Each
+// keeps its own copy of the case participants so it can be rebuilt alone.
+// A seizure and its exhibits appear only once SeizureRecorded exists, a
+// sub-sample only once SubSampleTaken exists.
+//
+// ReadModels (readmodels.go and the *_query.go files) answers the API's
+// queries with filters and opaque cursors, always scoped to what the asking
+// agency may see: the cases it owns or supervises and the cases shared with
+// it (until revoked). Overdue checkouts are judged against the query's now,
+// never a clock inside a projection.
 package projections

@@ -86,9 +86,14 @@ func (r *Runner) Projections() []string {
 }
 
 // Init creates the tables of new projections, rebuilds from zero (a fresh
-// generation at position -1) every projection whose version changed, and
-// drops what a dead rebuild left behind. Run then brings them up to date.
+// generation at position -1) every projection whose version changed or
+// whose checkpoint is beyond the store's head (an older store restored),
+// and drops what a dead rebuild left behind. Run then brings them up to date.
 func (r *Runner) Init(ctx context.Context) error {
+	head, err := Head(ctx, r.store)
+	if err != nil {
+		return fmt.Errorf("projections: init: %w", err)
+	}
 	r.writeMu.Lock()
 	defer r.writeMu.Unlock()
 	tx, err := r.db.w.BeginTx(ctx, nil)
@@ -115,9 +120,11 @@ func (r *Runner) Init(ctx context.Context) error {
 				p.Name(), row.version, row.generation); err != nil {
 				return fmt.Errorf("projections: init %s: %w", p.Name(), err)
 			}
-		case row.version != p.Version():
-			r.opts.Logger.InfoContext(ctx, "projection version changed: rebuilding from zero",
-				"projection", p.Name(), "from_version", row.version, "to_version", p.Version())
+		case row.version != p.Version() || row.position > head:
+			// A new version, or read models ahead of the store (an older
+			// store was restored): rebuild from zero.
+			r.opts.Logger.InfoContext(ctx, "projection rebuilt from zero", "projection", p.Name(),
+				"from_version", row.version, "to_version", p.Version(), "position", row.position, "store_head", head)
 			row = registryRow{version: p.Version(), generation: row.generation + 1, position: -1}
 			if err := createTables(ctx, tx, p, tablesFor(row.version, row.generation)); err != nil {
 				return fmt.Errorf("projections: init %s: %w", p.Name(), err)

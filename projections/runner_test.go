@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -285,4 +286,30 @@ func TestRunner_VersionChangeRebuildsFromZero(t *testing.T) {
 	if err := f.db.r.QueryRow(`SELECT count(*) FROM sqlite_master WHERE name = 'counts_v1_g1'`).Scan(&n); err != nil || n != 0 {
 		t.Fatalf("old version: got %d tables (err %v), want it dropped", n, err)
 	}
+}
+
+func TestRunner_ReadModelsAheadOfStoreRebuildFromZero(t *testing.T) {
+	f := newFixture(t)
+	f.appendN(t, 30)
+	r, stop := startRunner(t, f, counter{1}, Options{})
+	if err := r.WaitFor(context.Background(), 29, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	// An older store comes back from a backup: 10 events only.
+	f.store.Close()
+	os.Remove(filepath.Join(f.dir, "events.db"))
+	s, err := sqlite.Open(context.Background(), filepath.Join(f.dir, "events.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	f.store, f.n = s, 0
+	f.appendN(t, 10)
+	r, stop = startRunner(t, f, counter{1}, Options{})
+	defer stop()
+	if err := r.WaitFor(context.Background(), 9, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	sameCounts(t, readCounts(t, f.db.r, "counts_v1_g2"), wantCounts(10))
 }
