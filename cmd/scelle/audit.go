@@ -165,6 +165,11 @@ func openAuditSource(ctx context.Context, path string) (*auditSource, error) {
 		}
 		return nil, fmt.Errorf("event store %s is not a scelle store: %w", path, err)
 	}
+	// The reader knows schema version 1, whose merkle_nodes are id-keyed.
+	if _, err := db.ExecContext(ctx, `SELECT id, hash FROM merkle_nodes LIMIT 0`); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("event store %s: merkle_nodes has a layout this audit does not know: %w", path, err)
+	}
 	return &auditSource{db: db}, nil
 }
 
@@ -174,7 +179,10 @@ const auditEventSQL = `SELECT position, event_id, stream, revision, type, schema
 	actor_user, actor_agency, actor_role, correlation_id, causation_id, payload_digest, prev_hash, hash, payload
 	FROM events WHERE position >= ? AND position < ? ORDER BY position`
 
-// EventsInRange reads the events of positions [from, to).
+// EventsInRange reads the events of positions [from, to). Strings repeat
+// (streams, types, actors) and are interned per call; payloads share one
+// buffer per call: a page costs a handful of allocations, not several per
+// event.
 func (s *auditSource) EventsInRange(ctx context.Context, from, to uint64, dst []ledger.StoredEvent) ([]ledger.StoredEvent, error) {
 	rows, err := s.db.QueryContext(ctx, auditEventSQL, clampInt(from), clampInt(to))
 	if err != nil {
@@ -182,16 +190,30 @@ func (s *auditSource) EventsInRange(ctx context.Context, from, to uint64, dst []
 	}
 	defer rows.Close()
 	var (
-		pos, rev, sv, occ, rec        int64
-		id, corr, caus, pd, prev, hsh sql.RawBytes
+		pos, rev, sv, occ, rec                 int64
+		id, corr, caus, pd, prev, hsh, payload sql.RawBytes
+		stream, typ, user, agency, role        sql.RawBytes
+		strs                                   = map[string]string{}
+		arena                                  []byte
+		payloadAt                              []int
 	)
+	intern := func(b []byte) string {
+		if v, ok := strs[string(b)]; ok {
+			return v
+		}
+		v := string(b)
+		strs[v] = v
+		return v
+	}
 	for rows.Next() {
-		dst = append(dst, ledger.StoredEvent{})
-		e := &dst[len(dst)-1]
-		if err := rows.Scan(&pos, &id, &e.Stream, &rev, &e.Type, &sv, &occ, &rec,
-			&e.Actor.User, &e.Actor.Agency, &e.Actor.Role, &corr, &caus, &pd, &prev, &hsh, &e.Payload); err != nil {
+		if err := rows.Scan(&pos, &id, &stream, &rev, &typ, &sv, &occ, &rec,
+			&user, &agency, &role, &corr, &caus, &pd, &prev, &hsh, &payload); err != nil {
 			return nil, fmt.Errorf("read events: %w", err)
 		}
+		dst = append(dst, ledger.StoredEvent{})
+		e := &dst[len(dst)-1]
+		e.Stream, e.Type = intern(stream), intern(typ)
+		e.Actor = ledger.Actor{User: intern(user), Agency: intern(agency), Role: intern(role)}
 		e.Position, e.Revision, e.SchemaVersion = uint64(pos), uint64(rev), uint32(sv)
 		e.OccurredAt, e.RecordedAt = time.Unix(0, occ).UTC(), time.Unix(0, rec).UTC()
 		// A column of the wrong length is copied as far as it goes: the
@@ -202,9 +224,20 @@ func (s *auditSource) EventsInRange(ctx context.Context, from, to uint64, dst []
 		copy(e.PayloadDigest[:], pd)
 		copy(e.PrevHash[:], prev)
 		copy(e.Hash[:], hsh)
+		payloadAt = append(payloadAt, len(arena))
+		arena = append(arena, payload...)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read events: %w", err)
+	}
+	// Slice the payloads once the arena has stopped growing.
+	first := len(dst) - len(payloadAt)
+	for i, at := range payloadAt {
+		end := len(arena)
+		if i+1 < len(payloadAt) {
+			end = payloadAt[i+1]
+		}
+		dst[first+i].Payload = arena[at:end:end]
 	}
 	return dst, nil
 }
@@ -218,10 +251,18 @@ func (s *auditSource) EndPosition(ctx context.Context) (uint64, error) {
 	return uint64(end), nil
 }
 
-// TreeSize returns the number of stored leaves.
+// The merkle_nodes table is keyed by id = ((((idx + 1) << level) - 1) << 6)
+// | level (eventstore/sqlite, schema version 1): the node's key is the leaf
+// whose append completed it, times 64, plus its level. A leaf i is id i<<6.
+func nodeID(level uint, idx uint64) int64 {
+	return clampInt((((idx+1)<<level)-1)<<6 | uint64(level))
+}
+
+// TreeSize returns the number of stored leaves: one past the leaf that
+// completed the highest node.
 func (s *auditSource) TreeSize(ctx context.Context) (uint64, error) {
 	var n int64
-	if err := s.db.QueryRowContext(ctx, `SELECT coalesce(max(idx) + 1, 0) FROM merkle_nodes WHERE level = 0`).Scan(&n); err != nil {
+	if err := s.db.QueryRowContext(ctx, `SELECT coalesce((max(id) >> 6) + 1, 0) FROM merkle_nodes`).Scan(&n); err != nil {
 		return 0, fmt.Errorf("read tree size: %w", err)
 	}
 	return uint64(n), nil
@@ -232,7 +273,7 @@ func (s *auditSource) Nodes(ctx context.Context, ids []ledger.NodeID) ([]ledger.
 	out := make([]ledger.Hash, len(ids))
 	for i, id := range ids {
 		var b []byte
-		if err := s.db.QueryRowContext(ctx, `SELECT hash FROM merkle_nodes WHERE level = ? AND idx = ?`, int64(id.Level), clampInt(id.Index)).Scan(&b); err != nil {
+		if err := s.db.QueryRowContext(ctx, `SELECT hash FROM merkle_nodes WHERE id = ?`, nodeID(id.Level, id.Index)).Scan(&b); err != nil {
 			return nil, fmt.Errorf("read node (%d, %d): %w", id.Level, id.Index, err)
 		}
 		copy(out[i][:], b)
@@ -243,22 +284,23 @@ func (s *auditSource) Nodes(ctx context.Context, ids []ledger.NodeID) ([]ledger.
 // LeafHashes reads the stored leaves of [from, to); a missing leaf is left
 // zero, which never equals a real leaf hash.
 func (s *auditSource) LeafHashes(ctx context.Context, from, to uint64) ([]ledger.Hash, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT idx, hash FROM merkle_nodes WHERE level = 0 AND idx >= ? AND idx < ? ORDER BY idx`, clampInt(from), clampInt(to))
+	rows, err := s.db.QueryContext(ctx, `SELECT id, hash FROM merkle_nodes WHERE id >= ? AND id < ? AND (id & 63) = 0 ORDER BY id`,
+		nodeID(0, from), nodeID(0, to))
 	if err != nil {
 		return nil, fmt.Errorf("read leaves: %w", err)
 	}
 	defer rows.Close()
 	out := make([]ledger.Hash, to-from)
 	var (
-		idx int64
-		h   sql.RawBytes
+		id int64
+		h  sql.RawBytes
 	)
 	for rows.Next() {
-		if err := rows.Scan(&idx, &h); err != nil {
+		if err := rows.Scan(&id, &h); err != nil {
 			return nil, fmt.Errorf("read leaves: %w", err)
 		}
-		if uint64(idx) >= from && uint64(idx) < to {
-			copy(out[uint64(idx)-from][:], h)
+		if idx := uint64(id) >> 6; idx >= from && idx < to {
+			copy(out[idx-from][:], h)
 		}
 	}
 	return out, rows.Err()

@@ -209,7 +209,7 @@ func TestTamper_SQLiteFile(t *testing.T) {
 			`UPDATE events SET position = 31 WHERE position = 37`,
 			`UPDATE events SET position = 37 WHERE position = -1`},
 			ledger.FindingLeafMismatch, 31, "exhibit-E1"},
-		"truncated": {eventsFile, []string{`DELETE FROM events WHERE position >= 50`, `DELETE FROM merkle_nodes WHERE idx >= 50 >> level`},
+		"truncated": {eventsFile, []string{`DELETE FROM events WHERE position >= 50`, `DELETE FROM merkle_nodes WHERE (id >> 6) >= 50`},
 			ledger.FindingTruncated, -1, ""},
 		"checkpoint replaced": {checkpointsFile, []string{`UPDATE checkpoints SET note = CAST(replace(CAST(note AS TEXT), char(10) || '60' || char(10), char(10) || '59' || char(10)) AS BLOB) WHERE size = 60`},
 			ledger.FindingCheckpointInvalid, -1, "exhibit-E0"},
