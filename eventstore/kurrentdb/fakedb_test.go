@@ -45,6 +45,9 @@ type fakeDB struct {
 	// failNext, if set, is returned (once) by the next call of the named
 	// method, to test error mapping.
 	failNext map[string]error
+	// beforeAppend, if set, runs (once) when an append arrives, before it is
+	// decided: another process's write slipping in between.
+	beforeAppend func()
 }
 
 type fakeEvent struct {
@@ -112,6 +115,13 @@ func fromProtoUUID(u *shared.UUID) (uuid.UUID, error) {
 func (db *fakeDB) Append(srv api.Streams_AppendServer) error {
 	if err := db.injected("append"); err != nil {
 		return err
+	}
+	db.mu.Lock()
+	hook := db.beforeAppend
+	db.beforeAppend = nil
+	db.mu.Unlock()
+	if hook != nil {
+		hook()
 	}
 	req, err := srv.Recv()
 	if err != nil {
