@@ -160,15 +160,15 @@ func TestEventCodec_Refuses(t *testing.T) {
 		r    *esdb.RecordedEvent
 		want string
 	}{
-		"no event":           {"", nil, "no event"},
+		"no event":            {"", nil, "no event"},
 		"moved to a revision": {"", stored("", d, 3, 5000), "moved or copied"},
-		"copied to a stream": {"", func() *esdb.RecordedEvent { r := stored("", d, 2, 5000); r.StreamID = "exhibit-8"; return r }(), "moved or copied"},
-		"outside namespace":  {"other-", stored("", d, 2, 5000), "outside namespace"},
-		"no metadata":        {"", func() *esdb.RecordedEvent { r := stored("", d, 2, 5000); r.UserMetadata = nil; return r }(), "not scelle's envelope"},
-		"foreign metadata":   {"", withMeta(func(m map[string]any) { m["$correlationId"] = "x" }), "not scelle's envelope"},
-		"newer format":       {"", withMeta(func(m map[string]any) { m["scelle_metadata"] = 2 }), "format 2"},
-		"bad hash":           {"", withMeta(func(m map[string]any) { m["hash"] = "zz" }), "not scelle's envelope"},
-		"no position":        {"", func() *esdb.RecordedEvent { r := stored("", d, 2, 0); r.Position.Commit = math.MaxUint64; return r }(), "did not report its position"},
+		"copied to a stream":  {"", func() *esdb.RecordedEvent { r := stored("", d, 2, 5000); r.StreamID = "exhibit-8"; return r }(), "moved or copied"},
+		"outside namespace":   {"other-", stored("", d, 2, 5000), "outside namespace"},
+		"no metadata":         {"", func() *esdb.RecordedEvent { r := stored("", d, 2, 5000); r.UserMetadata = nil; return r }(), "not scelle's envelope"},
+		"foreign metadata":    {"", withMeta(func(m map[string]any) { m["$correlationId"] = "x" }), "not scelle's envelope"},
+		"newer format":        {"", withMeta(func(m map[string]any) { m["scelle_metadata"] = 2 }), "format 2"},
+		"bad hash":            {"", withMeta(func(m map[string]any) { m["hash"] = "zz" }), "not scelle's envelope"},
+		"no position":         {"", func() *esdb.RecordedEvent { r := stored("", d, 2, 0); r.Position.Commit = math.MaxUint64; return r }(), "did not report its position"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
