@@ -217,6 +217,7 @@ type page struct {
 	from, to uint64
 	events   []StoredEvent
 	hashes   []Hash // recomputed event hashes
+	leaves   []Hash // their RFC 6962 leaf hashes
 	encodeOK []bool
 	payload  []bool // payload digest matches
 	stored   []Hash // stored leaves of [from, to), nil if unavailable
@@ -287,8 +288,11 @@ func (p *page) load(ctx context.Context, src AuditSource, nodes NodeReader, leav
 		return
 	}
 	n := len(p.events)
-	p.hashes, p.encodeOK, p.payload = make([]Hash, n), make([]bool, n), make([]bool, n)
-	var buf []byte
+	p.hashes, p.leaves, p.encodeOK, p.payload = make([]Hash, n), make([]Hash, n), make([]bool, n), make([]bool, n)
+	var (
+		buf []byte
+		lb  [1 + sha256.Size]byte // 0x00 || event hash
+	)
 	for i := range p.events {
 		e := &p.events[i]
 		var err error
@@ -297,6 +301,8 @@ func (p *page) load(ctx context.Context, src AuditSource, nodes NodeReader, leav
 			p.hashes[i] = sha256.Sum256(buf)
 			p.encodeOK[i] = true
 		}
+		copy(lb[1:], p.hashes[i][:])
+		p.leaves[i] = sha256.Sum256(lb[:])
 		p.payload[i] = sha256.Sum256(e.Payload) == e.PayloadDigest
 	}
 	if to := min(p.to, size); p.from < to {
@@ -381,7 +387,7 @@ func (a *auditor) event(e *StoredEvent, p *page, i int) {
 		a.addAt(FindingChainBroken, e, "revision 0 has a non-zero prev_hash %s", e.PrevHash)
 	}
 	a.streams[e.Stream] = streamHead{revision: e.Revision, hash: e.Hash}
-	leaf := LeafHash(h)
+	leaf := p.leaves[i]
 	if j := e.Position - p.from; p.stored != nil && j < uint64(len(p.stored)) {
 		if p.stored[j] != leaf {
 			a.addAt(FindingLeafMismatch, e, "the event's leaf is %s, the tree stores %s at this position: the event was altered, moved or inserted", leaf, p.stored[j])
