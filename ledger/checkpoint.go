@@ -181,8 +181,10 @@ func AddSignatureLines(msg []byte, lines []byte) ([]byte, error) {
 		if l == "" {
 			continue
 		}
-		if !strings.HasPrefix(l, "— ") {
-			return nil, fmt.Errorf("%w: cosignature line %q does not start with '— '", ErrCheckpoint, l)
+		name, b64, ok := strings.Cut(strings.TrimPrefix(l, "— "), " ")
+		raw, err := base64.StdEncoding.DecodeString(b64)
+		if !strings.HasPrefix(l, "— ") || !ok || !ValidKeyName(name) || err != nil || len(raw) < 5 {
+			return nil, fmt.Errorf("%w: %q is not a note signature line", ErrCheckpoint, l)
 		}
 		if seen[l] {
 			continue

@@ -174,3 +174,22 @@ func TestCheckpointer_RefusesMismatchedKeysAndReplacedLatest(t *testing.T) {
 		t.Fatal("latest checkpoint signed by another key accepted")
 	}
 }
+
+func TestAddSignatureLines_RefusesGarbage(t *testing.T) {
+	m := seizureLog(t)
+	k := newKey(t, testOrigin, ledger.LogKey)
+	msg := signedAt(t, m, k)
+	for _, bad := range []string{"— name !!!\n", "— bad name AAAAAAA=\n", "x witness AAAAAAA=\n", "— w AA==\n"} {
+		if _, err := ledger.AddSignatureLines(msg, []byte(bad)); !errors.Is(err, ledger.ErrCheckpoint) {
+			t.Errorf("%q: got %v", bad, err)
+		}
+	}
+	out, err := ledger.AddSignatureLines(msg, []byte("— witness.example/w1 AAAAAAAA\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The note still opens with the log key (unknown lines are ignored).
+	if _, err := ledger.OpenCheckpoint(out, k.verifier); err != nil {
+		t.Fatal(err)
+	}
+}

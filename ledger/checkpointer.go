@@ -225,12 +225,18 @@ func checkConsistent(ctx context.Context, nodes NodeReader, prev Checkpoint, siz
 	return nil
 }
 
+// witnessTimeout bounds one witness's answer: a slow witness delays a
+// checkpoint, never the log.
+const witnessTimeout = 10 * time.Second
+
 // cosign asks each witness for its cosignature and adds the lines it
 // returns to msg. A witness reporting another old size gets a second try
 // with a proof from that size.
 func (c *Checkpointer) cosign(ctx context.Context, body Checkpoint, msg []byte) []byte {
 	for i, w := range c.cfg.Witnesses {
-		lines, err := c.askWitness(ctx, w, body, msg)
+		wctx, cancel := context.WithTimeout(ctx, witnessTimeout)
+		lines, err := c.askWitness(wctx, w, body, msg)
+		cancel()
 		if err == nil {
 			var out []byte
 			if out, err = AddSignatureLines(msg, lines); err == nil {
