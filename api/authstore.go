@@ -89,7 +89,8 @@ func (p Principal) Has(role string) bool { return slices.Contains(p.Roles, role)
 // data directory. `scelle admin` writes it; the server reads it on every
 // request, so revocation takes effect at once.
 type AuthStore struct {
-	db *sql.DB
+	db   *sql.DB
+	auth *sql.Stmt
 }
 
 const authSchema = `
@@ -129,7 +130,13 @@ func OpenAuthStore(ctx context.Context, path string) (*AuthStore, error) {
 		db.Close()
 		return nil, fmt.Errorf("api: open auth store: schema: %w", err)
 	}
-	return &AuthStore{db: db}, nil
+	st, err := db.PrepareContext(ctx, `SELECT t.id, t.expires_at, t.revoked_at, u.id, u.name, u.agency, u.roles, u.disabled
+		FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = ?`)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("api: open auth store: %w", err)
+	}
+	return &AuthStore{db: db, auth: st}, nil
 }
 
 // openSQLite opens a SQLite file in WAL mode with foreign keys and a busy
@@ -148,7 +155,10 @@ func openSQLite(ctx context.Context, path, synchronous string) (*sql.DB, error) 
 }
 
 // Close closes the database.
-func (s *AuthStore) Close() error { return s.db.Close() }
+func (s *AuthStore) Close() error {
+	s.auth.Close()
+	return s.db.Close()
+}
 
 // Ping checks that the database answers.
 func (s *AuthStore) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
@@ -375,8 +385,7 @@ func (s *AuthStore) Authenticate(ctx context.Context, secret string, now time.Ti
 	var expires int64
 	var revoked sql.NullInt64
 	var disabled bool
-	err := s.db.QueryRowContext(ctx, `SELECT t.id, t.expires_at, t.revoked_at, u.id, u.name, u.agency, u.roles, u.disabled
-		FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = ?`, h[:]).
+	err := s.auth.QueryRowContext(ctx, h[:]).
 		Scan(&p.TokenID, &expires, &revoked, &p.User, &p.Name, &p.Agency, &roles, &disabled)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Principal{}, ErrUnauthenticated

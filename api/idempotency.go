@@ -23,15 +23,29 @@ import (
 // IDs derived from the key, so even a response lost in a crash cannot make
 // a retry write twice.
 type idempotency struct {
-	db *sql.DB
+	db  *sql.DB // one connection: the writer, and attachments
+	rdb *sql.DB // readers
+	get *sql.Stmt
 
-	mu    sync.Mutex
-	locks map[string]*keyLock
+	mu      sync.Mutex
+	locks   map[string]*keyLock
+	pending map[string]idemRecord // responses not yet persisted
+
+	queue chan idemRecord
+	done  chan struct{}
+	bg    context.Context // openIdempotency's, without its cancellation
 }
 
 type keyLock struct {
 	mu   sync.Mutex
 	refs int
+}
+
+type idemRecord struct {
+	scope, key string
+	digest     [32]byte
+	response   []byte
+	at         time.Time
 }
 
 const apiSchema = `
@@ -64,14 +78,85 @@ func openIdempotency(ctx context.Context, dataDir string) (*idempotency, error) 
 	if err != nil {
 		return nil, fmt.Errorf("api: open api.db: %w", err)
 	}
+	// One writing connection: writers never wait on each other's locks
+	// (SQLite allows one writer; a pool would spin on SQLITE_BUSY).
+	db.SetMaxOpenConns(1)
 	if _, err := db.ExecContext(ctx, apiSchema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("api: open api.db: schema: %w", err)
 	}
-	return &idempotency{db: db, locks: map[string]*keyLock{}}, nil
+	rdb, err := openSQLite(ctx, filepath.Join(dataDir, "api.db"), "NORMAL")
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("api: open api.db: %w", err)
+	}
+	rdb.SetMaxOpenConns(8)
+	get, err := rdb.PrepareContext(ctx, `SELECT request_hash, response FROM idempotency WHERE scope=? AND key=?`)
+	if err != nil {
+		db.Close()
+		rdb.Close()
+		return nil, fmt.Errorf("api: open api.db: %w", err)
+	}
+	i := &idempotency{db: db, rdb: rdb, get: get, locks: map[string]*keyLock{}, pending: map[string]idemRecord{},
+		queue: make(chan idemRecord, 4096), done: make(chan struct{}), bg: context.WithoutCancel(ctx)}
+	go i.persist()
+	return i, nil
 }
 
-func (i *idempotency) close() error { return i.db.Close() }
+// persist writes the recorded responses in batches, one transaction per
+// batch, off the requests' path. A response waits in pending (and answers
+// retries from there) until it is written.
+func (i *idempotency) persist() {
+	defer close(i.done)
+	for r := range i.queue {
+		batch := []idemRecord{r}
+	drain:
+		for len(batch) < 512 {
+			select {
+			case r, ok := <-i.queue:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		err := i.write(batch)
+		i.mu.Lock()
+		for _, r := range batch {
+			if err == nil {
+				delete(i.pending, r.scope+"\x00"+r.key)
+			}
+		}
+		i.mu.Unlock()
+	}
+}
+
+func (i *idempotency) write(batch []idemRecord) error {
+	ctx, cancel := context.WithTimeout(i.bg, 30*time.Second)
+	defer cancel()
+	tx, err := i.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, r := range batch {
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO idempotency(scope,key,request_hash,response,created_at) VALUES(?,?,?,?,?)`,
+			r.scope, r.key, r.digest[:], r.response, r.at.UnixNano()); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+func (i *idempotency) close() error {
+	close(i.queue)
+	<-i.done
+	i.get.Close()
+	i.rdb.Close()
+	return i.db.Close()
+}
 
 // errKeyReused: same Idempotency-Key, different request.
 var errKeyReused = errors.New("api: idempotency key reused for a different request")
@@ -109,8 +194,16 @@ func (i *idempotency) do(ctx context.Context, scope, key string, digest [32]byte
 		i.mu.Unlock()
 	}()
 
+	i.mu.Lock()
+	rec, inMemory := i.pending[id]
+	i.mu.Unlock()
 	var stored, resp []byte
-	err := i.db.QueryRowContext(ctx, `SELECT request_hash, response FROM idempotency WHERE scope=? AND key=?`, scope, key).Scan(&stored, &resp)
+	var err error
+	if inMemory {
+		stored, resp = rec.digest[:], rec.response
+	} else {
+		err = i.get.QueryRowContext(ctx, scope, key).Scan(&stored, &resp)
+	}
 	switch {
 	case err == nil:
 		if string(stored) != string(digest[:]) {
@@ -131,9 +224,10 @@ func (i *idempotency) do(ctx context.Context, scope, key string, digest [32]byte
 	if err != nil {
 		return fmt.Errorf("api: idempotency: encode response: %w", err)
 	}
-	if _, err := i.db.ExecContext(context.WithoutCancel(ctx), `INSERT INTO idempotency(scope,key,request_hash,response,created_at) VALUES(?,?,?,?,?)`,
-		scope, key, digest[:], b, now.UnixNano()); err != nil {
-		return fmt.Errorf("api: idempotency: store response: %w", err)
-	}
+	r := idemRecord{scope: scope, key: key, digest: digest, response: b, at: now}
+	i.mu.Lock()
+	i.pending[id] = r
+	i.mu.Unlock()
+	i.queue <- r
 	return json.Unmarshal(b, out)
 }

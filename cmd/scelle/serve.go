@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	_ "net/http/pprof" // served only on SCELLE_PPROF_ADDR
 	"net/url"
 	"os"
 	"path/filepath"
@@ -265,6 +266,14 @@ func serve(ctx context.Context, c serveConfig, log *slog.Logger, stdout io.Write
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	hs.RegisterOnShutdown(srv.BeginShutdown)
+
+	if addr := os.Getenv("SCELLE_PPROF_ADDR"); addr != "" {
+		// Profiling, on a separate listener that is never the API's.
+		go func() {
+			log.Info("pprof listening", "addr", addr)
+			_ = http.ListenAndServe(addr, http.DefaultServeMux)
+		}()
+	}
 
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBG()
