@@ -229,10 +229,8 @@ func (s *Store) write(ctx context.Context, stream string, x *streamIndex, events
 	if err != nil {
 		return eventstore.AppendResult{}, s.fail(ctx, op+": read back", err)
 	}
-	if !got[0].PrevHash.IsZero() || x.exists {
-		if got[0].PrevHash != x.hash {
-			return eventstore.AppendResult{}, fmt.Errorf("kurrentdb: %s: read back %s@%d with prev_hash %s, want %s", op, stream, first, got[0].PrevHash, x.hash)
-		}
+	if got[0].PrevHash != x.hash {
+		return eventstore.AppendResult{}, fmt.Errorf("kurrentdb: %s: read back %s@%d with prev_hash %s, want %s", op, stream, first, got[0].PrevHash, x.hash)
 	}
 	s.cache.extend(stream, x, got)
 	for i := range got {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"testing"
 	"time"
 
@@ -228,4 +229,42 @@ func TestCacheEviction(t *testing.T) {
 	if _, err := s.Append(ctx, "exhibit-c", eventstore.Any, a[0]); err != nil {
 		t.Fatalf("reuse in another stream after eviction: got %v, want it written (the documented gap)", err)
 	}
+}
+
+func TestOpen_Refuses(t *testing.T) {
+	ctx := t.Context()
+	for _, c := range []struct {
+		name, url string
+		opts      Options
+		field     string
+	}{
+		{"http scheme", "http://localhost:2113", Options{}, "url"},
+		{"no scheme", "localhost:2113", Options{}, "url"},
+		{"namespace with a space", "esdb://localhost:2113?tls=false", Options{Namespace: "team a-"}, "namespace"},
+		{"system namespace", "esdb://localhost:2113?tls=false", Options{Namespace: "$scelle-"}, "namespace"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s, err := Open(ctx, c.url, c.opts)
+			var ie *eventstore.InvalidError
+			if !errors.As(err, &ie) || ie.Field != c.field {
+				if s != nil {
+					s.Close()
+				}
+				t.Fatalf("got %v, want an *eventstore.InvalidError on field %q", err, c.field)
+			}
+		})
+	}
+	t.Run("nothing listening", func(t *testing.T) {
+		lis, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := lis.Addr().String()
+		lis.Close()
+		s, err := Open(ctx, "kurrentdb://"+addr+"?tls=false&maxDiscoverAttempts=2", Options{})
+		if err == nil {
+			s.Close()
+			t.Fatalf("open a closed port: got no error, want one")
+		}
+	})
 }

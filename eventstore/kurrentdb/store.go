@@ -51,12 +51,10 @@ type Store struct {
 	now    func() time.Time
 	cache  *cache
 
-	// ctx is cancelled by Close, which ends every subscription.
-	ctx    context.Context
-	cancel context.CancelFunc
-
 	mu     sync.RWMutex
 	closed bool
+	// subs are the open subscriptions, which Close ends.
+	subs map[*subscription]struct{}
 }
 
 // Open connects to the KurrentDB at url, an esdb:// or esdb+discover://
@@ -69,8 +67,9 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	if opts.Namespace != "" {
-		if err := eventstore.ValidateStreamName(opts.Namespace); err != nil {
-			return nil, fmt.Errorf("kurrentdb: open: %w", &eventstore.InvalidError{Field: "namespace", Reason: err.(*eventstore.InvalidError).Reason})
+		var ie *eventstore.InvalidError
+		if err := eventstore.ValidateStreamName(opts.Namespace); errors.As(err, &ie) {
+			return nil, fmt.Errorf("kurrentdb: open: %w", &eventstore.InvalidError{Field: "namespace", Reason: ie.Reason})
 		}
 	}
 	if opts.Now == nil {
@@ -97,10 +96,9 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		ns:     opts.Namespace,
 		now:    opts.Now,
 		cache:  newCache(opts.CacheEvents),
+		subs:   map[*subscription]struct{}{},
 	}
-	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if err := s.ping(ctx); err != nil {
-		s.cancel()
 		client.Close()
 		return nil, fmt.Errorf("kurrentdb: open: %w", err)
 	}
@@ -114,7 +112,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 func ConnectionString(url string) (string, error) {
 	scheme, rest, ok := strings.Cut(url, "://")
 	if !ok || rest == "" {
-		return "", &eventstore.InvalidError{Field: "url", Reason: fmt.Sprintf("%q is not a connection string: want esdb://host:port or kurrentdb://host:port", url)}
+		return "", &eventstore.InvalidError{Field: "url", Reason: "is not a connection string: want esdb://host:port or kurrentdb://host:port"}
 	}
 	switch strings.ToLower(scheme) {
 	case "esdb", "kurrentdb", "kurrent":
@@ -133,11 +131,12 @@ func clientLogger(l *slog.Logger) esdb.LoggingFunc {
 		return esdb.NoopLogging()
 	}
 	return func(level esdb.LogLevel, format string, args ...any) {
-		lv := slog.LevelDebug
+		msg := fmt.Sprintf(format, args...)
 		if level == esdb.LogWarn || level == esdb.LogInfo {
-			lv = slog.LevelInfo
+			l.Info(msg, slog.String("component", "kurrentdb-client"))
+			return
 		}
-		l.Log(context.Background(), lv, fmt.Sprintf(format, args...), slog.String("component", "kurrentdb-client"))
+		l.Debug(msg, slog.String("component", "kurrentdb-client"), slog.String("level", level))
 	}
 }
 
@@ -167,8 +166,12 @@ func (s *Store) Close() error {
 		return eventstore.ErrClosed
 	}
 	s.closed = true
+	subs := s.subs
+	s.subs = nil
 	s.mu.Unlock()
-	s.cancel()
+	for sub := range subs {
+		sub.cancel()
+	}
 	if err := s.client.Close(); err != nil {
 		return fmt.Errorf("kurrentdb: close: %w", err)
 	}

@@ -16,7 +16,6 @@ type subscription struct {
 	s      *Store
 	ctx    context.Context // the caller's
 	cancel context.CancelFunc
-	stop   func() bool // unregisters the store-close hook
 	inner  *esdb.Subscription
 	filter eventstore.Filter
 
@@ -52,10 +51,18 @@ func (s *Store) SubscribeAll(ctx context.Context, opts eventstore.SubscribeOptio
 	}
 	sctx, cancel := context.WithCancel(ctx)
 	sub.cancel = cancel
-	sub.stop = context.AfterFunc(s.ctx, cancel)
+	// Register before subscribing, so that a Close meanwhile ends it.
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		cancel()
+		return nil, eventstore.ErrClosed
+	}
+	s.subs[sub] = struct{}{}
+	s.mu.Unlock()
 	inner, err := s.client.SubscribeToAll(sctx, esdb.SubscribeToAllOptions{From: from, Filter: serverFilter(s.ns, opts.Filter)})
 	if err != nil {
-		sub.stop()
+		s.forget(sub)
 		cancel()
 		return nil, s.fail(ctx, "subscribe to all", err)
 	}
@@ -139,9 +146,16 @@ func (sub *subscription) ended() error {
 func (sub *subscription) Close() error {
 	sub.closeOnce.Do(func() {
 		close(sub.closed)
-		sub.stop()
+		sub.s.forget(sub)
 		sub.cancel()
 		sub.inner.Close()
 	})
 	return nil
+}
+
+// forget drops a subscription from those Close ends.
+func (s *Store) forget(sub *subscription) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.subs, sub)
 }
