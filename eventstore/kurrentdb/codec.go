@@ -102,7 +102,7 @@ func decodeEvent(ns string, r *esdb.RecordedEvent) (eventstore.RecordedEvent, er
 	case md.Stream != stream || md.Revision != r.EventNumber:
 		return eventstore.RecordedEvent{}, fmt.Errorf("%s: envelope says %s@%d: the event was moved or copied", where, md.Stream, md.Revision)
 	case r.Position.Commit == math.MaxUint64:
-		return eventstore.RecordedEvent{}, fmt.Errorf("%s: the server did not report its position (KurrentDB or EventStoreDB 21.10 or later is needed)", where)
+		return eventstore.RecordedEvent{}, fmt.Errorf("%s: the server did not report its position (an EventStoreDB too old for this adapter?)", where)
 	}
 	payload := r.Data
 	if payload == nil {

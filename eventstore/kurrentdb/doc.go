@@ -1,6 +1,8 @@
 // Package kurrentdb is scelle's clustered event store: an eventstore.Store
-// over KurrentDB (or EventStoreDB 21.10 and later), through the v4 gRPC
-// client github.com/EventStore/EventStore-Client-Go/v4/esdb. It owns the
+// over KurrentDB (or a recent EventStoreDB: its stream reads must report
+// each event's position, which older servers did not; such a server is
+// refused on the first read with a clear error), through the v4 gRPC client
+// github.com/EventStore/EventStore-Client-Go/v4/esdb. It owns the
 // mapping of scelle's events to KurrentDB events, the append protocol that
 // keeps the hash chain and deterministic idempotency on a server that has
 // neither, and the translation of KurrentDB errors to the port's.

@@ -238,12 +238,18 @@ func (s *Store) readAllBackwards(ctx context.Context, from eventstore.From, keep
 	} else if from.IsStart() {
 		return nil
 	}
+	// With no event after p the read starts at the end, where events
+	// written since the probe may be: they are after p, and dropped.
+	limit, bounded := from.Value()
 	for {
 		n := 0
 		var lowest uint64
 		err := s.scanAll(ctx, esdb.Backwards, pos, allPage, func(r *esdb.RecordedEvent) error {
 			n++
 			lowest = r.Position.Commit
+			if bounded && lowest > limit {
+				return nil
+			}
 			return keep(r)
 		})
 		if err != nil {
