@@ -204,3 +204,26 @@ func (b *Bundle) TLogProof(i int) string {
 	s.WriteString(b.Checkpoint)
 	return s.String()
 }
+
+// TLogProof returns the c2sp.org/tlog-proof@v1 text proving that the event
+// at position index is in the tree of the signed checkpoint note: what an
+// HTTP API serves for one event. The record hash is the event hash.
+func TLogProof(ctx context.Context, nodes NodeReader, index uint64, checkpoint []byte) (string, error) {
+	text, _, err := SplitNote(checkpoint)
+	if err != nil {
+		return "", fmt.Errorf("ledger: tlog proof: %w", err)
+	}
+	cp, err := ParseCheckpoint(text)
+	if err != nil {
+		return "", fmt.Errorf("ledger: tlog proof: %w", err)
+	}
+	p, err := InclusionProof(ctx, nodes, index, cp.Size)
+	if err != nil {
+		return "", fmt.Errorf("ledger: tlog proof: %w", err)
+	}
+	b := Bundle{Checkpoint: string(checkpoint), Events: []BundleEvent{{Position: index, Inclusion: make([]string, len(p))}}}
+	for i := range p {
+		b.Events[0].Inclusion[i] = base64.StdEncoding.EncodeToString(p[i][:])
+	}
+	return b.TLogProof(0), nil
+}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/transparency-dev/merkle/proof"
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/scelle-ledger/scelle/ledger"
@@ -240,5 +241,41 @@ func TestDecodeBundle_Strict(t *testing.T) {
 	}
 	if _, err := ledger.DecodeBundle(append(buf.Bytes(), []byte("{}")...)); err == nil {
 		t.Error("trailing data: decoded")
+	}
+}
+
+func TestTLogProof_Single(t *testing.T) {
+	f := newBundleFixture(t)
+	text, err := ledger.TLogProof(context.Background(), f.log, 4, []byte(f.bundle.Checkpoint))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Parse it as a tlog-proof reader would and check the inclusion.
+	head, cpText, ok := strings.Cut(text, "\n\n")
+	lines := strings.Split(head, "\n")
+	if !ok || lines[0] != "c2sp.org/tlog-proof@v1" || lines[1] != "index 4" || !strings.HasPrefix(cpText, testOrigin+"\n10\n") {
+		t.Fatalf("tlog-proof layout:\n%s", text)
+	}
+	var hs [][]byte
+	for _, l := range lines[2:] {
+		h, err := base64.StdEncoding.DecodeString(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs = append(hs, h)
+	}
+	leaf := ledger.LeafHash(f.log.events[4].Hash)
+	root := f.log.tree.Root()
+	if err := proof.VerifyInclusion(ledger.Hasher, 4, 10, leaf[:], hs, root[:]); err != nil {
+		t.Fatalf("tlog-proof does not prove inclusion: %v", err)
+	}
+	// The bundle's proof for position 4 renders to the same text.
+	for i, e := range f.bundle.Events {
+		if e.Position == 4 && f.bundle.TLogProof(i) != text {
+			t.Fatalf("single proof differs from the bundle's:\n%s\n%s", text, f.bundle.TLogProof(i))
+		}
+	}
+	if _, err := ledger.TLogProof(context.Background(), f.log, 10, []byte(f.bundle.Checkpoint)); err == nil {
+		t.Fatal("proof of a position beyond the checkpoint")
 	}
 }
