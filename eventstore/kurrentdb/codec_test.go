@@ -42,7 +42,7 @@ func TestConnectionString(t *testing.T) {
 }
 
 // sealed returns an event as Append stores it: envelope, hash, payload.
-func sealed(t *testing.T, stream string, rev uint64, prev ledger.Hash) eventstore.RecordedEvent {
+func sealed(t testing.TB, stream string, rev uint64, prev ledger.Hash) eventstore.RecordedEvent {
 	t.Helper()
 	payload := []byte(`  {"note": "scellé n° 7 — ☂", "net_mg": 12500}  `)
 	e := eventstore.RecordedEvent{
