@@ -83,7 +83,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.runner, err = projections.NewRunner(rdb, e.store, []projections.Projection{projections.Custody{}}, projections.Options{Decode: projections.DomainDecoder}); err != nil {
+	if e.runner, err = projections.NewRunner(rdb, e.store, projections.All(), projections.Options{Decode: projections.DomainDecoder}); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.runner.Init(ctx); err != nil {

@@ -78,6 +78,7 @@ type Server struct {
 	log     *slog.Logger
 	now     func() time.Time
 	metrics *metrics
+	cache   *streamCache
 	api     huma.API
 	handler http.Handler
 
@@ -111,7 +112,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s := &Server{
 		cfg: cfg, store: cfg.Store, auth: cfg.Auth, log: cfg.Logger, now: cfg.Now,
-		metrics: newMetrics(), shutdown: make(chan struct{}), bg: context.WithoutCancel(ctx),
+		metrics: newMetrics(), cache: newStreamCache(20000), shutdown: make(chan struct{}), bg: context.WithoutCancel(ctx),
 	}
 	var err error
 	if s.idem, err = openIdempotency(ctx, cfg.DataDir); err != nil {

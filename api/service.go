@@ -167,6 +167,10 @@ func (l *loaded) add(st domain.State) {
 // readStream reads and decodes a whole stream; a stream without events
 // returns nil, nil.
 func (s *Server) readStream(ctx context.Context, stream string) ([]domain.Event, error) {
+	if evs, ok := s.cache.get(stream); ok {
+		return evs, nil
+	}
+	t := s.cache.ticket(stream)
 	recs, err := s.store.ReadStream(ctx, stream, eventstore.ReadOptions{From: eventstore.Start})
 	if errors.Is(err, eventstore.ErrStreamNotFound) {
 		return nil, nil
@@ -182,6 +186,7 @@ func (s *Server) readStream(ctx context.Context, stream string) ([]domain.Event,
 		}
 		evs = append(evs, e)
 	}
+	s.cache.put(stream, t, evs)
 	return evs, nil
 }
 
@@ -268,7 +273,9 @@ func (s *Server) execute(ctx context.Context, p Principal, cmd domain.Command, k
 	defer cancel()
 	for _, a := range d.Appends {
 		evs := make([]eventstore.EventData, len(a.Events))
+		domainEvs := make([]domain.Event, len(a.Events))
 		for i, ne := range a.Events {
+			domainEvs[i] = ne.Event
 			typ, ver, payload, err := domain.Encode(ne.Event)
 			if err != nil {
 				return CommandResult{}, fmt.Errorf("api: encode %T: %w", ne.Event, err)
@@ -285,6 +292,7 @@ func (s *Server) execute(ctx context.Context, p Principal, cmd domain.Command, k
 		}
 		ar, err := s.store.Append(wctx, a.Stream, expected, evs...)
 		if err != nil {
+			s.cache.drop(a.Stream)
 			s.metrics.appends.WithLabelValues(appendOutcome(err)).Inc()
 			var wrong *eventstore.WrongRevisionError
 			if checkMatch && a.Stream == primary && errors.As(err, &wrong) {
@@ -292,6 +300,7 @@ func (s *Server) execute(ctx context.Context, p Principal, cmd domain.Command, k
 			}
 			return CommandResult{}, err
 		}
+		s.cache.appended(a.Stream, ar.Revision+1-uint64(len(evs)), domainEvs)
 		s.metrics.appends.WithLabelValues("ok").Inc()
 		s.metrics.events.Add(float64(len(evs)))
 		res.Appends = append(res.Appends, AppendRecord{Stream: a.Stream, Revision: ar.Revision, Position: ar.Position})

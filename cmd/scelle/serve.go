@@ -218,18 +218,12 @@ func serve(ctx context.Context, c serveConfig, log *slog.Logger, stdout io.Write
 	}
 	defer auth.Close()
 
-	rdb, err := projections.OpenDB(ctx, filepath.Join(c.data, projections.FileName))
+	reads, err := projections.Open(ctx, c.data, store, log)
 	if err != nil {
 		return fmt.Errorf("open read models: %w", err)
 	}
-	defer rdb.Close()
-	runner, reads, err := newReadSide(rdb, store, log)
-	if err != nil {
-		return err
-	}
-	if err := runner.Init(ctx); err != nil {
-		return fmt.Errorf("init read models: %w", err)
-	}
+	defer reads.Close()
+	runner := reads.Runner
 
 	cpCfg, vkey, keyCreated, err := logKey(c.data, c.logName, time.Now)
 	if err != nil {
@@ -247,7 +241,7 @@ func serve(ctx context.Context, c serveConfig, log *slog.Logger, stdout io.Write
 	}
 
 	srv, err := api.New(ctx, api.Config{
-		Store: store, Nodes: store, Checkpoints: checkpointer, Progress: runner, Reads: reads,
+		Store: store, Nodes: store, Checkpoints: checkpointer, Progress: runner, Reads: reads.Models,
 		Auth: auth, DataDir: c.data, LogVerifierKey: vkey, Logger: log, Version: version,
 	})
 	if err != nil {

@@ -1,0 +1,95 @@
+package api
+
+import (
+	"slices"
+	"sync"
+
+	"github.com/scelle-ledger/scelle/domain"
+)
+
+// streamCache keeps the decoded events of recently used streams, so that a
+// command does not re-read and re-decode its case, seizure and related
+// exhibits on every call. It stays exact: every append this server makes
+// extends the cached stream it wrote (or drops it), and a read never
+// stores a result that an append may have overtaken (each stream's write
+// generation is compared before storing). The embedded SQLite store is
+// opened by one process only, so no other writer can go unseen; a stale
+// entry could at worst make an append fail with a revision conflict, which
+// drops the entry.
+type streamCache struct {
+	mu      sync.Mutex
+	streams map[string]cachedStream
+	gen     map[string]uint64
+	epoch   uint64
+	limit   int
+}
+
+type cachedStream struct {
+	events []domain.Event // never modified once stored: appends copy
+	rev    uint64
+}
+
+func newStreamCache(limit int) *streamCache {
+	return &streamCache{streams: map[string]cachedStream{}, gen: map[string]uint64{}, limit: limit}
+}
+
+// get returns the cached events of stream.
+func (c *streamCache) get(stream string) ([]domain.Event, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, ok := c.streams[stream]
+	return s.events, ok
+}
+
+// ticket is taken before reading a stream from the store; put stores the
+// read only if no append happened since.
+type ticket struct{ gen, epoch uint64 }
+
+func (c *streamCache) ticket(stream string) ticket {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return ticket{gen: c.gen[stream], epoch: c.epoch}
+}
+
+func (c *streamCache) put(stream string, t ticket, events []domain.Event) {
+	if len(events) == 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t.epoch != c.epoch || t.gen != c.gen[stream] {
+		return
+	}
+	if len(c.streams) >= c.limit {
+		// Crude but exact: forget everything.
+		clear(c.streams)
+		clear(c.gen)
+		c.epoch++
+		return
+	}
+	c.streams[stream] = cachedStream{events: events, rev: uint64(len(events) - 1)}
+}
+
+// appended records an append of events at revisions first.. to stream.
+func (c *streamCache) appended(stream string, first uint64, events []domain.Event) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen[stream]++
+	s, ok := c.streams[stream]
+	if !ok {
+		return
+	}
+	if s.rev+1 != first {
+		delete(c.streams, stream)
+		return
+	}
+	c.streams[stream] = cachedStream{events: slices.Concat(s.events, events), rev: s.rev + uint64(len(events))}
+}
+
+// drop forgets a stream (after a revision conflict on it).
+func (c *streamCache) drop(stream string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen[stream]++
+	delete(c.streams, stream)
+}
