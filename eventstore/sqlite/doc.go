@@ -73,8 +73,10 @@
 // with prepared statements, and so do reads of event pages.
 //
 // One Store per file: the writer trusts its cached heads and Merkle border,
-// so two processes (or two Stores) appending to one file would fail each
-// other's appends (never corrupt them: the UNIQUE constraints refuse).
+// so two writers on one file would fail each other's appends (never corrupt
+// them: the UNIQUE constraints refuse). Open refuses a second Store of the
+// same file in one process (ErrAlreadyOpen); across processes it is the
+// operator's rule.
 //
 // # Checkpoints
 //

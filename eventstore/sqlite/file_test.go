@@ -208,3 +208,30 @@ func TestOpen_pathsNeedingEscapes(t *testing.T) {
 		}
 	}
 }
+
+func TestOpen_twiceInOneProcess(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "events.db")
+	s, err := sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	// The same file by another spelling of its path.
+	other := filepath.Join(filepath.Dir(path), ".", "events.db")
+	if s2, err := sqlite.Open(ctx, other, sqlite.Options{}); !errors.Is(err, sqlite.ErrAlreadyOpen) {
+		if s2 != nil {
+			_ = s2.Close()
+		}
+		t.Fatalf("second open: got %v, want %v", err, sqlite.ErrAlreadyOpen)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	s, err = sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		t.Fatalf("open after close: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+}

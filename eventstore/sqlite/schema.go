@@ -24,6 +24,10 @@ var (
 	// ErrNewerSchema: the file was written by a newer scelle whose schema this
 	// version does not know.
 	ErrNewerSchema = errors.New("sqlite: store has a newer schema version")
+	// ErrAlreadyOpen: another Store of this process has the file open. The
+	// writer trusts its cached stream heads and Merkle border, so a file has
+	// one Store at a time.
+	ErrAlreadyOpen = errors.New("sqlite: store already open in this process")
 )
 
 // schema is version 1 of the store. Every statement is idempotent-free on

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"path/filepath"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -43,6 +44,7 @@ type Options struct {
 // Store is the SQLite event store. It is safe for concurrent use.
 type Store struct {
 	path string
+	key  string // absolute path, in openFiles while open
 	opts Options
 	now  func() time.Time
 
@@ -76,6 +78,25 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if path == "" {
 		return nil, fmt.Errorf("sqlite: open: %w", &eventstore.InvalidError{Field: "path", Reason: "must not be empty"})
 	}
+	key, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	if _, loaded := openFiles.LoadOrStore(key, struct{}{}); loaded {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, ErrAlreadyOpen)
+	}
+	s, err := open(ctx, path, key, opts)
+	if err != nil {
+		openFiles.Delete(key)
+		return nil, err
+	}
+	return s, nil
+}
+
+// openFiles holds the absolute paths of the stores open in this process.
+var openFiles sync.Map
+
+func open(ctx context.Context, path, key string, opts Options) (*Store, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -93,6 +114,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	}
 	s := &Store{
 		path:   path,
+		key:    key,
 		opts:   opts,
 		now:    opts.Now,
 		reqs:   make(chan *request, opts.QueueLength),
@@ -109,7 +131,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	if err := s.openCheckpointer(ctx); err != nil {
-		_ = s.Close()
+		_ = s.close()
 		return nil, err
 	}
 	return s, nil
@@ -196,6 +218,14 @@ func (s *Store) Path() string { return s.path }
 // the files. Subscriptions end with eventstore.ErrClosed. Calls after the
 // first fail with eventstore.ErrClosed.
 func (s *Store) Close() error {
+	err := s.close()
+	if !errors.Is(err, eventstore.ErrClosed) {
+		openFiles.Delete(s.key)
+	}
+	return err
+}
+
+func (s *Store) close() error {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
