@@ -228,7 +228,9 @@ func TestLink_ChainBreaks(t *testing.T) {
 		want uint64
 	}{
 		"payload digest changed": {func(e []Envelope, h []Hash) ([]Envelope, []Hash) { e[2].PayloadDigest[0] ^= 1; return e, h }, 2},
-		"event removed":          {func(e []Envelope, h []Hash) ([]Envelope, []Hash) { return append(e[:1], e[2:]...), append(h[:1], h[2:]...) }, 1},
+		"event removed": {func(e []Envelope, h []Hash) ([]Envelope, []Hash) {
+			return append(e[:1], e[2:]...), append(h[:1], h[2:]...)
+		}, 1},
 		"events swapped": {func(e []Envelope, h []Hash) ([]Envelope, []Hash) {
 			e[1], e[2], h[1], h[2] = e[2], e[1], h[2], h[1]
 			return e, h
