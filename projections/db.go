@@ -32,7 +32,9 @@ func OpenDB(ctx context.Context, path string) (*DB, error) {
 		q.Add("_pragma", "foreign_keys(0)")
 		if readOnly {
 			q.Add("_pragma", "query_only(1)")
+			q.Add("_pragma", "cache_size(-16384)") // 16 MiB per reader
 		} else {
+			q.Add("_pragma", "cache_size(-65536)") // 64 MiB: a batch touches many pages
 			q.Add("_pragma", "journal_mode(WAL)")
 			q.Add("_pragma", "synchronous(FULL)")
 			q.Set("_txlock", "immediate")
