@@ -19,7 +19,9 @@ func TestAuthz_matrix(t *testing.T) {
 	if up.Status != 200 {
 		t.Fatalf("upload: %d %s", up.Status, up.Body)
 	}
-	var att struct{ SHA256 string `json:"sha256"` }
+	var att struct {
+		SHA256 string `json:"sha256"`
+	}
 	up.json(t, &att)
 
 	// who: own agency (officer, custodian, auditor), supervising magistrate,

@@ -54,7 +54,7 @@ func registerCommand[C domain.Command](s *Server, summary, description string) {
 		Description:   description + "\n\nThe actor of the events is the authenticated user; `occurred_at` (optional, default now) may be back-dated for offline capture.",
 		DefaultStatus: http.StatusOK,
 		MaxBodyBytes:  1 << 20,
-		Errors:        []int{http.StatusBadRequest, http.StatusNotFound, http.StatusConflict, http.StatusPreconditionFailed, http.StatusRequestEntityTooLarge},
+		Errors:        []int{http.StatusBadRequest, http.StatusNotFound, http.StatusConflict, http.StatusPreconditionFailed, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType},
 	}, func(ctx context.Context, in *commandInput[C]) (*commandOutput, error) {
 		p := principalOf(ctx)
 		digest, err := requestDigest(id, in.Body)

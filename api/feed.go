@@ -105,6 +105,9 @@ func (s *Server) streamFeed(hc huma.Context, p Principal, f projections.FeedFilt
 	}
 	fmt.Fprint(w, "retry: 2000\n\n")
 	flush()
+	// covered: the read models had applied at least this position before
+	// the last page was read (-1: unknown).
+	covered := int64(-1)
 	for {
 		for i, it := range page.Items {
 			data, err := json.Marshal(it)
@@ -125,7 +128,8 @@ func (s *Server) streamFeed(hc huma.Context, p Principal, f projections.FeedFilt
 			}
 		}
 		if !page.HasMore {
-			if !s.waitForNews(ctx, w, flush) {
+			var ok bool
+			if covered, ok = s.waitForNews(ctx, covered, w, flush); !ok {
 				return
 			}
 		}
@@ -140,28 +144,34 @@ func (s *Server) streamFeed(hc huma.Context, p Principal, f projections.FeedFilt
 	}
 }
 
-// waitForNews blocks until the read models apply an event after the
-// store's current head, sending keep-alive comments meanwhile. It returns
-// false when the feed must end.
-func (s *Server) waitForNews(ctx context.Context, w interface{ Write([]byte) (int, error) }, flush func()) bool {
+// waitForNews blocks until there may be something new to read: until the
+// read models reach the store's head if they had not when the last page
+// was read, else until they apply the event after it. It sends keep-alive
+// comments meanwhile, and returns the new covered position, or false when
+// the feed must end.
+func (s *Server) waitForNews(ctx context.Context, covered int64, w interface{ Write([]byte) (int, error) }, flush func()) (int64, bool) {
 	evs, err := s.store.ReadAll(ctx, eventstore.ReadOptions{Direction: eventstore.Backwards, From: eventstore.End, Count: 1})
 	if err != nil {
-		return false
+		return covered, false
 	}
-	next := uint64(0)
+	head := int64(-1)
 	if len(evs) == 1 {
-		next = evs[0].Position + 1
+		head = int64(evs[0].Position)
+	}
+	target := head + 1
+	if head > covered {
+		target = head
 	}
 	for {
-		err := s.cfg.Progress.WaitFor(ctx, next, feedKeepAlive)
+		err := s.cfg.Progress.WaitFor(ctx, uint64(target), feedKeepAlive)
 		if err == nil {
-			return true
+			return target, true
 		}
 		if ctx.Err() != nil {
-			return false
+			return covered, false
 		}
 		if _, err := w.Write([]byte(": keep-alive\n\n")); err != nil {
-			return false
+			return covered, false
 		}
 		flush()
 	}
