@@ -147,6 +147,10 @@ func openSQLite(ctx context.Context, path, synchronous string) (*sql.DB, error) 
 	if err != nil {
 		return nil, err
 	}
+	// Keep connections (and their prepared statements) instead of closing
+	// all but two after each burst, database/sql's default.
+	db.SetMaxOpenConns(8)
+	db.SetMaxIdleConns(8)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, err
