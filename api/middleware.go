@@ -55,10 +55,14 @@ type statusRecorder struct {
 	bytes  int64
 }
 
+// WriteHeader passes on the first status only: huma may try to write an
+// error after a response failed half-way (a client gone), which net/http
+// would log as a superfluous call.
 func (r *statusRecorder) WriteHeader(code int) {
-	if r.status == 0 {
-		r.status = code
+	if r.status != 0 {
+		return
 	}
+	r.status = code
 	r.ResponseWriter.WriteHeader(code)
 }
 
