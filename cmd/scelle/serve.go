@@ -282,6 +282,7 @@ func serve(ctx context.Context, c serveConfig, log *slog.Logger, stdout io.Write
 	base := fmt.Sprintf("%s://%s", scheme, ln.Addr())
 	log.Info("listening", "addr", ln.Addr().String(), "data", c.data, "store", spath, "version", version)
 	printWelcome(stdout, base, c.data, vkey, firstStart || keyCreated)
+	log.Info("log verifier key", "vkey", vkey, "dir", filepath.Join(c.data, keysDir))
 
 	errc := make(chan error, 1)
 	go func() {
@@ -324,6 +325,7 @@ func printWelcome(w io.Writer, base, data, vkey string, first bool) {
 	fmt.Fprintf(w, `
 First start: created %[1]s (event store, read models, signing key).
   Log public key (give it to courts to verify bundles): %[2]s
+  (also in %[1]s/keys/*.vkey: scelle verify BUNDLE --key %[1]s/keys/<name>.vkey)
 
 Get a first admin token, then create agencies, users and their tokens:
   scelle admin bootstrap --data %[1]s

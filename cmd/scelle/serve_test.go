@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -81,10 +82,13 @@ func TestServe_firstStartAdminAndShutdown(t *testing.T) {
 		t.Fatalf("whoami with the bootstrap token: %d", s)
 	}
 	// Agencies, users, tokens; revocation takes effect at once.
+	var nadia struct {
+		Token string `json:"token"`
+	}
 	for _, args := range [][]string{
 		{"admin", "agency", "add", "--data", data, "--code", "MA-DOUANE-TGM", "--name", "Douane Tanger Med", "--country", "MA", "--kind", "customs"},
 		{"admin", "user", "add", "--data", data, "--id", "nadia", "--agency", "MA-DOUANE-TGM", "--roles", "officer"},
-		{"admin", "token", "create", "--data", data, "--user", "nadia", "--ttl", "1h"},
+		{"admin", "token", "create", "--data", data, "--user", "nadia", "--ttl", "1h", "--json"},
 		{"admin", "token", "revoke", "--data", data, "--id", tok.ID},
 	} {
 		out.Reset()
@@ -92,6 +96,51 @@ func TestServe_firstStartAdminAndShutdown(t *testing.T) {
 		if code := run(ctx, args, &out, &errb); code != 0 {
 			t.Fatalf("%v: exit %d: %s", args, code, errb.String())
 		}
+		if args[2] == "create" {
+			if err := json.Unmarshal(out.Bytes(), &nadia); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// Nadia opens a case; its bundle, downloaded over HTTP, passes
+	// `scelle verify` offline with the key serve created.
+	post := func(cmd, body string) map[string]any {
+		req, _ := http.NewRequest("POST", base+"/v1/commands/"+cmd, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+nadia.Token)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Idempotency-Key", cmd+"-1")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var m map[string]any
+		if err := json.NewDecoder(res.Body).Decode(&m); err != nil || res.StatusCode != 200 {
+			t.Fatalf("%s: %d %v %v", cmd, res.StatusCode, m, err)
+		}
+		return m
+	}
+	opened := post("open-case", `{"reference":"MA-TGM-2026-0412","country":"MA","legal_framework":"customs"}`)
+	caseID := opened["created"].([]any)[0].(map[string]any)["id"].(string)
+	req, _ := http.NewRequest("GET", base+"/v1/cases/"+caseID+"/bundle", nil)
+	req.Header.Set("Authorization", "Bearer "+nadia.Token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bundle, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("case bundle: %d %s", res.StatusCode, bundle)
+	}
+	bpath := filepath.Join(t.TempDir(), "case.bundle.json")
+	if err := os.WriteFile(bpath, bundle, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	errb.Reset()
+	if code := run(ctx, []string{"verify", bpath, "--key", filepath.Join(data, "keys", "scelle-log.vkey")}, &out, &errb); code != 0 {
+		t.Fatalf("scelle verify: exit %d\n%s%s", code, out.String(), errb.String())
 	}
 	if s := whoami(); s != 401 {
 		t.Fatalf("whoami with a revoked token: %d, want 401", s)
