@@ -184,7 +184,9 @@ func clampInt64(v uint64) int64 {
 }
 
 // payloadChunk is the size of the buffers payloads are copied into: a page
-// of events costs a few allocations, not one per payload.
+// of events costs a few allocations, not one per payload. Every payload
+// of a range is a slice of one of them, so they live as long as any event
+// of the range is kept.
 const payloadChunk = 256 << 10
 
 // EventsInRange appends to dst the stored events of positions [from, to),
@@ -195,20 +197,27 @@ func (r *AuditReader) EventsInRange(ctx context.Context, from, to uint64, dst []
 	if from >= to {
 		return dst, nil
 	}
+	chunk := payloadChunk
+	if span := to - from; span < payloadChunk/256 {
+		chunk = int(span) * 256 // a short range: about 256 bytes an event
+	}
 	err := r.with(ctx, "read events", func(c *capiConn) error {
-		var arena []byte
+		var (
+			arena                           []byte
+			stream, typ, user, agency, role string // the previous row's
+		)
 		return c.query(ctx, auditEventsSQL, []int64{clampInt64(from), clampInt64(to)}, func(st uintptr) {
 			dst = append(dst, ledger.StoredEvent{})
 			e := &dst[len(dst)-1]
 			e.Position = uint64(c.int64At(st, 0))
 			copy(e.EventID[:], c.bytesAt(st, 1))
-			e.Stream = c.stringAt(st, 2)
+			e.Stream = c.stringAt(st, 2, &stream)
 			e.Revision = uint64(c.int64At(st, 3))
-			e.Type = c.stringAt(st, 4)
+			e.Type = c.stringAt(st, 4, &typ)
 			e.SchemaVersion = uint32(c.int64At(st, 5))
 			e.OccurredAt = time.Unix(0, c.int64At(st, 6)).UTC()
 			e.RecordedAt = time.Unix(0, c.int64At(st, 7)).UTC()
-			e.Actor = ledger.Actor{User: c.stringAt(st, 8), Agency: c.stringAt(st, 9), Role: c.stringAt(st, 10)}
+			e.Actor = ledger.Actor{User: c.stringAt(st, 8, &user), Agency: c.stringAt(st, 9, &agency), Role: c.stringAt(st, 10, &role)}
 			copy(e.CorrelationID[:], c.bytesAt(st, 11))
 			copy(e.CausationID[:], c.bytesAt(st, 12))
 			copy(e.PayloadDigest[:], c.bytesAt(st, 13))
@@ -216,7 +225,7 @@ func (r *AuditReader) EventsInRange(ctx context.Context, from, to uint64, dst []
 			copy(e.Hash[:], c.bytesAt(st, 15))
 			p := c.bytesAt(st, 16)
 			if cap(arena)-len(arena) < len(p) || arena == nil {
-				arena = make([]byte, 0, max(payloadChunk, len(p)))
+				arena = make([]byte, 0, max(chunk, len(p)))
 			}
 			at := len(arena)
 			arena = append(arena, p...)

@@ -182,10 +182,16 @@ func (c *capiConn) bytesAt(st uintptr, col int32) []byte {
 	return unsafe.Slice((*byte)(cptr(p)), n)
 }
 
-// stringAt returns column col as an interned string.
-func (c *capiConn) stringAt(st uintptr, col int32) string {
+// stringAt returns column col as an interned string. last is the value
+// the column had in the previous row, checked before the intern map: event
+// types and actors often repeat from one row to the next.
+func (c *capiConn) stringAt(st uintptr, col int32, last *string) string {
 	b := c.bytesAt(st, col)
+	if string(b) == *last {
+		return *last
+	}
 	if s, ok := c.names[string(b)]; ok {
+		*last = s
 		return s
 	}
 	if len(c.names) >= maxInterned {
@@ -193,6 +199,7 @@ func (c *capiConn) stringAt(st uintptr, col int32) string {
 	}
 	s := string(b)
 	c.names[s] = s
+	*last = s
 	return s
 }
 
