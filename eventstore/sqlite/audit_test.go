@@ -326,3 +326,30 @@ func BenchmarkAuditReader_EventsInRange(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(read), "ns/event")
 }
+
+// TestAuditReader_SeesTheWAL reads a store that is still open, whose last
+// commits are in the write-ahead log only.
+func TestAuditReader_SeesTheWAL(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, "")
+	for i := range 20 {
+		if _, err := s.Append(ctx, "exhibit-1", eventstore.Any, event(fmt.Sprint(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := openAudit(t, s.Path())
+	evs, err := r.EventsInRange(ctx, 0, 100, nil)
+	if err != nil || len(evs) != 20 {
+		t.Fatalf("got %d events, %v; want 20", len(evs), err)
+	}
+	if size, err := r.TreeSize(ctx); err != nil || size != 20 {
+		t.Fatalf("tree size: got %d, %v; want 20", size, err)
+	}
+	// The store keeps writing while the reader is open.
+	if _, err := s.Append(ctx, "exhibit-1", eventstore.Any, event("20")); err != nil {
+		t.Fatal(err)
+	}
+	if end, err := r.EndPosition(ctx); err != nil || end != 21 {
+		t.Fatalf("end position after an append: got %d, %v; want 21", end, err)
+	}
+}
