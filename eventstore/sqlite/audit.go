@@ -137,8 +137,12 @@ func (r *AuditReader) get(ctx context.Context) (*capiConn, error) {
 			return nil, fmt.Errorf("sqlite: open audit %s: %w", r.path, notStore(err))
 		}
 		r.mu.Lock()
+		defer r.mu.Unlock()
+		if r.closed { // Close ran while this connection was being opened
+			c.close()
+			return nil, eventstore.ErrClosed
+		}
 		r.conns = append(r.conns, c)
-		r.mu.Unlock()
 		return c, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
