@@ -167,7 +167,11 @@ func TestIncrementalEqualsRebuild(t *testing.T) {
 
 		w := newWorld(rt, f.store)
 		c := &chaos{w: w, pick: func(label string, n int) int { return rapid.IntRange(0, n-1).Draw(rt, label) }}
-		steps := rapid.IntRange(5, 60).Draw(rt, "steps")
+		most := 60
+		if testing.Short() {
+			most = 20
+		}
+		steps := rapid.IntRange(5, most).Draw(rt, "steps")
 		for i := 0; i < steps; i++ {
 			c.step()
 		}
