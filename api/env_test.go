@@ -248,10 +248,9 @@ func (e *env) do(user, method, path string, body any, headers ...string) respons
 	return response{Status: res.StatusCode, Header: res.Header, Body: b}
 }
 
-var keyCounter int
+var keyCounter atomic.Int64
 
 // key returns a fresh idempotency key.
 func key() string {
-	keyCounter++
-	return fmt.Sprintf("k-%d-%d", time.Now().UnixNano(), keyCounter)
+	return fmt.Sprintf("k-%d-%d", time.Now().UnixNano(), keyCounter.Add(1))
 }
