@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -94,5 +95,48 @@ func TestAuthz_matrix(t *testing.T) {
 		if r := e.do("", "GET", p, nil); r.Status != 200 {
 			t.Errorf("anonymous %s: %d %s", p, r.Status, r.Body)
 		}
+	}
+}
+
+// TestAuthz_everyOperation: every operation that needs an account answers
+// 401 without a token and 403 to an admin (admins manage accounts, never
+// cases), before looking at the request's body or parameters.
+func TestAuthz_everyOperation(t *testing.T) {
+	e := newEnv(t)
+	raw, err := json.Marshal(e.srv.OpenAPI())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Paths map[string]map[string]struct {
+			OperationID string             `json:"operationId"`
+			Security    []map[string][]any `json:"security"`
+		} `json:"paths"`
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for path, methods := range doc.Paths {
+		for method, op := range methods {
+			if len(op.Security) == 0 {
+				continue
+			}
+			checked++
+			p := strings.NewReplacer("{id}", "00000000-0000-0000-0000-000000000001", "{sha256}", strings.Repeat("a", 64)).Replace(path)
+			m := strings.ToUpper(method)
+			if r := e.do("", m, p, []byte(`{"not":"valid"}`)); r.Status != http.StatusUnauthorized {
+				t.Errorf("%s %s anonymous: got %d, want 401", m, p, r.Status)
+			}
+			if op.OperationID == "whoami" {
+				continue
+			}
+			if r := e.do("admin", m, p, []byte(`{"not":"valid"}`)); r.Status != http.StatusForbidden {
+				t.Errorf("%s %s as admin: got %d, want 403", m, p, r.Status)
+			}
+		}
+	}
+	if checked < 45 {
+		t.Fatalf("only %d authenticated operations checked", checked)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
 )
 
 // access says who may call an operation.
@@ -45,6 +46,32 @@ func register[I, O any](s *Server, acc access, op huma.Operation, h func(ctx con
 		}
 		return out, nil
 	})
+}
+
+// authorize runs after routing and before huma reads the request: an
+// operation that needs a token answers 401 without one and 403 for a role
+// policy does not list, before any body validation can tell the caller
+// anything.
+func (s *Server) authorize(hc huma.Context, next func(huma.Context)) {
+	op := hc.Operation()
+	if op == nil || len(op.Security) == 0 {
+		next(hc)
+		return
+	}
+	ctx := hc.Context()
+	p, ok := PrincipalFrom(ctx)
+	var err error
+	if !ok {
+		err = ErrUnauthenticated
+	} else {
+		err = allow(op.OperationID, p)
+	}
+	if err != nil {
+		_, w := humago.Unwrap(hc)
+		writeProblem(w, mapError(ctx, s.log, err))
+		return
+	}
+	next(hc)
 }
 
 func appendStatus(have []int, add ...int) []int {

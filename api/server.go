@@ -142,6 +142,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 
 	mux := http.NewServeMux()
 	s.api = humago.New(mux, apiConfig(cfg.Version))
+	s.api.UseMiddleware(s.authorize)
 	s.registerOperations()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
