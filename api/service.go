@@ -257,8 +257,11 @@ func (s *Server) execute(ctx context.Context, p Principal, cmd domain.Command, k
 			return CommandResult{}, err
 		}
 		cur, ok := l.streams[primary]
-		if !ok || cur != want {
-			return CommandResult{}, &staleError{Stream: primary, Current: cur, Exists: ok}
+		if !ok {
+			return CommandResult{}, errNotVisible
+		}
+		if cur != want {
+			return CommandResult{}, &staleError{Stream: primary, Current: cur, Exists: true}
 		}
 	}
 	dp := p.toDomain()
