@@ -148,7 +148,8 @@ func TestIncrementalEqualsRebuild(t *testing.T) {
 		f.open(t)
 		defer f.db.Close()
 		defer f.store.Close()
-		r, err := NewRunner(f.db, f.store, All(), Options{Decode: DomainDecoder, BatchSize: rapid.IntRange(1, 64).Draw(rt, "batch")})
+		r, err := NewRunner(f.db, f.store, All(), Options{Decode: DomainDecoder,
+			BatchSize: rapid.IntRange(1, 64).Draw(rt, "batch"), RebuildBatchSize: rapid.IntRange(1, 64).Draw(rt, "rebuild batch")})
 		if err != nil {
 			rt.Fatal(err)
 		}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/scelle-ledger/scelle/eventstore"
@@ -144,6 +146,36 @@ func (r *Runner) dropShadow(ctx context.Context, p Projection, t Tables) {
 	}
 }
 
+// decodeAll decodes recs on every core: decoding is the costliest step of
+// a rebuild after the writes.
+func (r *Runner) decodeAll(recs []eventstore.RecordedEvent) ([]Event, error) {
+	evs := make([]Event, len(recs))
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(recs)/256))
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(recs); i += workers {
+				ev, err := r.decode(recs[i])
+				if err != nil {
+					errs[w] = err
+					return
+				}
+				evs[i] = ev
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return evs, nil
+}
+
 type page struct {
 	events []Event
 	err    error
@@ -152,7 +184,13 @@ type page struct {
 // readPages reads and decodes the events after position after up to and
 // including until (-1: no bound) in pages, in its own goroutine.
 func (r *Runner) readPages(ctx context.Context, after, until int64) <-chan page {
-	ch := make(chan page, 4)
+	ch := make(chan page, 1) // one page decoded ahead of the one applied
+	fail := func(err error) {
+		select {
+		case ch <- page{err: err}:
+		case <-ctx.Done():
+		}
+	}
 	go func() {
 		defer close(ch)
 		for {
@@ -160,13 +198,13 @@ func (r *Runner) readPages(ctx context.Context, after, until int64) <-chan page 
 			if after >= 0 {
 				from = eventstore.At(uint64(after))
 			}
-			recs, err := r.store.ReadAll(ctx, eventstore.ReadOptions{From: from, Count: uint64(r.opts.BatchSize) + 1})
+			recs, err := r.store.ReadAll(ctx, eventstore.ReadOptions{From: from, Count: uint64(r.opts.RebuildBatchSize) + 1})
 			if err != nil {
-				ch <- page{err: fmt.Errorf("projections: read store after %d: %w", after, err)}
+				fail(fmt.Errorf("projections: read store after %d: %w", after, err))
 				return
 			}
-			evs := make([]Event, 0, len(recs))
 			done := len(recs) <= 1
+			keep := recs[:0]
 			for _, rec := range recs {
 				if int64(rec.Position) <= after {
 					continue
@@ -175,12 +213,12 @@ func (r *Runner) readPages(ctx context.Context, after, until int64) <-chan page 
 					done = true
 					break
 				}
-				ev, err := r.decode(rec)
-				if err != nil {
-					ch <- page{err: err}
-					return
-				}
-				evs = append(evs, ev)
+				keep = append(keep, rec)
+			}
+			evs, err := r.decodeAll(keep)
+			if err != nil {
+				fail(err)
+				return
 			}
 			if len(evs) > 0 {
 				after = int64(evs[len(evs)-1].Position)

@@ -11,14 +11,22 @@ import (
 	"github.com/scelle-ledger/scelle/eventstore"
 )
 
-// DefaultBatchSize bounds the events applied in one transaction.
+// DefaultBatchSize bounds the events applied in one live transaction.
 const DefaultBatchSize = 2000
+
+// DefaultRebuildBatchSize bounds the events applied in one transaction of
+// a rebuild: nobody waits on a shadow generation, and a bigger batch
+// writes each hot page once for more events.
+const DefaultRebuildBatchSize = 20000
 
 // Options tune a Runner.
 type Options struct {
 	// BatchSize is the most events applied per transaction (default
 	// DefaultBatchSize). Live, a batch is whatever has arrived.
 	BatchSize int
+	// RebuildBatchSize is the most events per transaction of a rebuild
+	// (default DefaultRebuildBatchSize).
+	RebuildBatchSize int
 	// Decode decodes payloads once per event for every projection.
 	Decode Decoder
 	// Logger receives version changes, rebuilds and errors.
@@ -49,6 +57,9 @@ type Runner struct {
 func NewRunner(db *DB, store eventstore.Store, projs []Projection, opts Options) (*Runner, error) {
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = DefaultBatchSize
+	}
+	if opts.RebuildBatchSize <= 0 {
+		opts.RebuildBatchSize = DefaultRebuildBatchSize
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
