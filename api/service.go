@@ -22,7 +22,7 @@ type CommandResult struct {
 	// Position is the global position of the last event written.
 	Position uint64 `json:"position" doc:"Global position of the last event written: pass it as min_position to a query to read your own write."`
 	// Stream and Revision are the primary stream's (the ETag).
-	Stream   string         `json:"stream" doc:"The command's primary stream (its first target, or the stream it created)."`
+	Stream   string         `json:"stream" doc:"The command's primary stream (its first target) if it wrote there, else the last stream it wrote (the decision's record)."`
 	Revision uint64         `json:"revision" doc:"The primary stream's revision after the command: its ETag."`
 	Appends  []AppendRecord `json:"appends" doc:"Every atomic append, in order."`
 	Created  []CreatedRef   `json:"created,omitempty" doc:"Cases, seizures and exhibits the command created."`
@@ -270,6 +270,7 @@ func (s *Server) execute(ctx context.Context, p Principal, cmd domain.Command, k
 		return CommandResult{}, err
 	}
 	res := CommandResult{Command: cmd.Name(), Stream: primary}
+	touched := false
 	corr := domain.EventID(dp, key, 0)
 	actor := ledger.Actor{User: p.User, Agency: p.Agency, Role: string(d.Role)}
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
@@ -308,12 +309,15 @@ func (s *Server) execute(ctx context.Context, p Principal, cmd domain.Command, k
 		s.metrics.events.Add(float64(len(evs)))
 		res.Appends = append(res.Appends, AppendRecord{Stream: a.Stream, Revision: ar.Revision, Position: ar.Position})
 		res.Position = ar.Position
-		if res.Stream == "" {
-			res.Stream = a.Stream
+		if a.Stream == primary {
+			res.Revision, touched = ar.Revision, true
 		}
-		if a.Stream == res.Stream {
-			res.Revision = ar.Revision
-		}
+	}
+	if !touched {
+		// The command wrote elsewhere (a seizure recorded in a case): the
+		// ETag is that of the last stream written, the decision's record.
+		last := res.Appends[len(res.Appends)-1]
+		res.Stream, res.Revision = last.Stream, last.Revision
 	}
 	s.checkpointSoon()
 	return res, nil
