@@ -12,7 +12,7 @@ import (
 )
 
 // DefaultBatchSize bounds the events applied in one live transaction.
-const DefaultBatchSize = 2000
+const DefaultBatchSize = 8192
 
 // DefaultRebuildBatchSize bounds the events applied in one transaction of
 // a rebuild: nobody waits on a shadow generation, and a bigger batch
