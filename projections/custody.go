@@ -165,10 +165,8 @@ func (Custody) Schema() []string {
 
 // Apply folds one event into the custody tables.
 func (Custody) Apply(tx *Tx, ev *Event) error {
-	if ok, err := applyAccess(tx, ev); ok || err != nil {
-		if err != nil {
-			return err
-		}
+	if _, err := applyAccess(tx, ev); err != nil {
+		return err
 	}
 	at := nanos(ev.OccurredAt)
 	switch e := ev.Data.(type) {
