@@ -265,9 +265,21 @@ func (s *Server) execute(ctx context.Context, p Principal, cmd domain.Command, k
 		}
 	}
 	dp := p.toDomain()
-	d, err := domain.Decide(dp, cmd, l.view, s.now(), key)
+	now := s.now()
+	d, err := domain.Decide(dp, cmd, l.view, now, key)
 	if err != nil {
 		return CommandResult{}, err
+	}
+	if t, ok, err := s.interruptedAt(ctx, cmd, d); err != nil {
+		return CommandResult{}, err
+	} else if ok && !t.Equal(now) {
+		// An earlier attempt with this key wrote its first appends and
+		// stopped (a crash, a timeout): decide again at that attempt's time,
+		// so that the events are the very ones already written and the
+		// store completes the command instead of refusing reused IDs.
+		if d, err = domain.Decide(dp, cmd, l.view, t, key); err != nil {
+			return CommandResult{}, err
+		}
 	}
 	res := CommandResult{Command: cmd.Name(), Stream: primary}
 	touched := false
@@ -321,6 +333,33 @@ func (s *Server) execute(ctx context.Context, p Principal, cmd domain.Command, k
 	}
 	s.checkpointSoon()
 	return res, nil
+}
+
+// interruptedAt finds an earlier, interrupted attempt of a multi-stream
+// command whose occurred_at defaulted to the server clock: if the stream the
+// decision creates first already starts with the decision's first event ID,
+// it returns that event's occurred_at, the clock of the earlier attempt.
+// Nothing else in a decision depends on the clock, so deciding again at
+// that time reproduces the earlier attempt's events exactly.
+func (s *Server) interruptedAt(ctx context.Context, cmd domain.Command, d domain.Decision) (time.Time, bool, error) {
+	if len(d.Appends) < 2 || !domain.OccurredAt(cmd).IsZero() {
+		return time.Time{}, false, nil
+	}
+	first := d.Appends[0]
+	if first.ExpectedRevision >= 0 || len(first.Events) == 0 {
+		return time.Time{}, false, nil
+	}
+	recs, err := s.store.ReadStream(ctx, first.Stream, eventstore.ReadOptions{Count: 1})
+	if errors.Is(err, eventstore.ErrStreamNotFound) {
+		return time.Time{}, false, nil
+	}
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("api: look for an interrupted attempt in %s: %w", first.Stream, err)
+	}
+	if len(recs) == 0 || recs[0].EventID != first.Events[0].ID {
+		return time.Time{}, false, nil
+	}
+	return recs[0].OccurredAt, true, nil
 }
 
 func appendOutcome(err error) string {

@@ -34,6 +34,10 @@ type At struct {
 
 func (a At) when() time.Time { return a.OccurredAt }
 
+// OccurredAt returns the business time cmd names, or the zero time when it
+// leaves it to the server clock (Decide then uses now).
+func OccurredAt(cmd Command) time.Time { return cmd.when() }
+
 // Targets are the IDs of the states a command reads.
 type Targets struct {
 	Cases    []uuid.UUID
