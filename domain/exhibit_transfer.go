@@ -54,12 +54,24 @@ func (c OfferTransfer) decide(d *decision) error {
 	return nil
 }
 
-// pendingFor returns the exhibit's pending transfer with id.
-func (d *decision) pendingFor(x *Exhibit, id uuid.UUID) (*TransferOffered, error) {
-	if x.Pending == nil || x.Pending.TransferID != id {
-		return nil, notFound(d.cmd, "pending transfer %s of exhibit %s", id, x.ID)
+// pendingTransfer is the common ground of answering a transfer: a handler
+// acts on an active exhibit whose pending transfer is id. It returns the
+// exhibit, its case and the transfer.
+func (d *decision) pendingTransfer(exhibitID, id uuid.UUID) (*Exhibit, *Case, *TransferOffered, error) {
+	if err := d.as(handlers...); err != nil {
+		return nil, nil, nil, err
 	}
-	return x.Pending, nil
+	x, cs, err := d.exhibit(exhibitID)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if err := active(x); err != nil {
+		return nil, nil, nil, err
+	}
+	if x.Pending == nil || x.Pending.TransferID != id {
+		return nil, nil, nil, notFound(d.cmd, "pending transfer %s of exhibit %s", id, x.ID)
+	}
+	return x, cs, x.Pending, nil
 }
 
 // receiver: the principal is the named receiver of t (its agency, and its
@@ -94,17 +106,7 @@ func (AcceptTransfer) Name() string       { return "AcceptTransfer" }
 func (c AcceptTransfer) Targets() Targets { return exhibitTargets(c.ExhibitID) }
 
 func (c AcceptTransfer) decide(d *decision) error {
-	if err := d.as(handlers...); err != nil {
-		return err
-	}
-	x, cs, err := d.exhibit(c.ExhibitID)
-	if err != nil {
-		return err
-	}
-	if err := active(x); err != nil {
-		return err
-	}
-	t, err := d.pendingFor(x, c.TransferID)
+	x, cs, t, err := d.pendingTransfer(c.ExhibitID, c.TransferID)
 	if err != nil {
 		return err
 	}
@@ -141,17 +143,7 @@ func (RejectTransfer) Name() string       { return "RejectTransfer" }
 func (c RejectTransfer) Targets() Targets { return exhibitTargets(c.ExhibitID) }
 
 func (c RejectTransfer) decide(d *decision) error {
-	if err := d.as(handlers...); err != nil {
-		return err
-	}
-	x, _, err := d.exhibit(c.ExhibitID)
-	if err != nil {
-		return err
-	}
-	if err := active(x); err != nil {
-		return err
-	}
-	t, err := d.pendingFor(x, c.TransferID)
+	x, _, t, err := d.pendingTransfer(c.ExhibitID, c.TransferID)
 	if err != nil {
 		return err
 	}
@@ -175,17 +167,7 @@ func (CancelTransfer) Name() string       { return "CancelTransfer" }
 func (c CancelTransfer) Targets() Targets { return exhibitTargets(c.ExhibitID) }
 
 func (c CancelTransfer) decide(d *decision) error {
-	if err := d.as(handlers...); err != nil {
-		return err
-	}
-	x, _, err := d.exhibit(c.ExhibitID)
-	if err != nil {
-		return err
-	}
-	if err := active(x); err != nil {
-		return err
-	}
-	t, err := d.pendingFor(x, c.TransferID)
+	x, _, t, err := d.pendingTransfer(c.ExhibitID, c.TransferID)
 	if err != nil {
 		return err
 	}
