@@ -114,6 +114,14 @@ func fromProtoUUID(u *shared.UUID) (uuid.UUID, error) {
 
 func (db *fakeDB) Append(srv api.Streams_AppendServer) error {
 	if err := db.injected("append"); err != nil {
+		// Fail as a server does: after the request has arrived. Failing
+		// before reading it races the client's sends, which then report
+		// a bare EOF instead of the status.
+		for {
+			if _, rerr := srv.Recv(); rerr != nil {
+				break
+			}
+		}
 		return err
 	}
 	db.mu.Lock()
