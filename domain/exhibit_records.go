@@ -17,19 +17,8 @@ func (RaiseDiscrepancy) Name() string       { return "RaiseDiscrepancy" }
 func (c RaiseDiscrepancy) Targets() Targets { return exhibitTargets(c.ExhibitID) }
 
 func (c RaiseDiscrepancy) decide(d *decision) error {
-	if err := d.as(RoleCustodian, RoleOfficer, RoleAnalyst, RoleAuditor); err != nil {
-		return err
-	}
-	x, cs, err := d.exhibit(c.ExhibitID)
+	x, err := d.heldOrAudited(c.ExhibitID)
 	if err != nil {
-		return err
-	}
-	if d.role == RoleAuditor {
-		err = d.participant(x, cs)
-	} else {
-		err = d.holder(x)
-	}
-	if err := first(err, active(x)); err != nil {
 		return err
 	}
 	d.emit(x.Stream(), x.Revision(), DiscrepancyRaised{ExhibitRef: ref(x), DiscrepancyID: d.newID("discrepancy"), Kind: c.Kind, Detail: c.Detail})

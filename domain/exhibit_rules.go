@@ -58,6 +58,28 @@ func (d *decision) holder(x *Exhibit) error {
 	return nil
 }
 
+// heldOrAudited returns the active exhibit id for a command that its
+// holder's handlers, or an auditor of an agency taking part in its case,
+// may issue (inspecting a seal, raising a discrepancy).
+func (d *decision) heldOrAudited(id uuid.UUID) (*Exhibit, error) {
+	if err := d.as(RoleCustodian, RoleOfficer, RoleAnalyst, RoleAuditor); err != nil {
+		return nil, err
+	}
+	x, cs, err := d.exhibit(id)
+	if err != nil {
+		return nil, err
+	}
+	if d.role == RoleAuditor {
+		err = d.participant(x, cs)
+	} else {
+		err = d.holder(x)
+	}
+	if err := first(err, active(x)); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
 // custodian: the principal's agency is the exhibit's custodian.
 func (d *decision) custodian(x *Exhibit) error {
 	if d.p.Agency != x.Custodian.Agency {

@@ -116,19 +116,8 @@ func (InspectSeal) Name() string       { return "InspectSeal" }
 func (c InspectSeal) Targets() Targets { return exhibitTargets(c.ExhibitID) }
 
 func (c InspectSeal) decide(d *decision) error {
-	if err := d.as(RoleCustodian, RoleOfficer, RoleAnalyst, RoleAuditor); err != nil {
-		return err
-	}
-	x, cs, err := d.exhibit(c.ExhibitID)
+	x, err := d.heldOrAudited(c.ExhibitID)
 	if err != nil {
-		return err
-	}
-	if d.role == RoleAuditor {
-		err = d.participant(x, cs)
-	} else {
-		err = d.holder(x)
-	}
-	if err := first(err, active(x)); err != nil {
 		return err
 	}
 	if x.Seal == "" {
