@@ -180,8 +180,9 @@ func (m *ReadModels) Cases(ctx context.Context, agency string, f CaseFilter, pag
 		where = append(where, `c.closed_at IS NULL`)
 	}
 	w, a := renumber(where, args)
+	lim, a := limitClause(a, limit+1)
 	err = m.read(ctx, "cases", agency, "custody", &page, func(q *reader) error {
-		rows, err := q.query(`SELECT `+caseColumns+` FROM {cases} c WHERE `+w+fmt.Sprintf(` ORDER BY c.case_id LIMIT %d`, limit+1), a...)
+		rows, err := q.query(`SELECT `+caseColumns+` FROM {cases} c WHERE `+w+` ORDER BY c.case_id`+lim, a...)
 		if err != nil {
 			return err
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 )
 
 // ErrBadCursor is matched by every *CursorError.
@@ -93,4 +94,11 @@ func decodeCursor(view, s string, n int) ([]string, error) {
 		return nil, &CursorError{Reason: fmt.Sprintf("has %d key parts, want %d", len(c.Key), n)}
 	}
 	return c.Key, nil
+}
+
+// limitClause returns " LIMIT ?N" with N the number after args, and args
+// with n appended: a limit bound as a parameter keeps the query's text, and
+// so its prepared statement, the same for every page size.
+func limitClause(args []any, n int) (string, []any) {
+	return " LIMIT ?" + strconv.Itoa(len(args)+1), append(args, n)
 }

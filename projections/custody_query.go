@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -282,9 +283,9 @@ func (m *ReadModels) listExhibits(ctx context.Context, view, agency string, wher
 	where = append(where, visible("e"))
 	args = append(args, agency)
 	sqlWhere, sqlArgs := renumber(where, args)
+	lim, sqlArgs := limitClause(sqlArgs, limit+1)
 	err = m.read(ctx, view, agency, "custody", &page, func(q *reader) error {
-		rows, err := q.query(`SELECT `+exhibitColumns+exhibitFrom+` WHERE `+sqlWhere+
-			fmt.Sprintf(` ORDER BY e.exhibit_id LIMIT %d`, limit+1), sqlArgs...)
+		rows, err := q.query(`SELECT `+exhibitColumns+exhibitFrom+` WHERE `+sqlWhere+` ORDER BY e.exhibit_id`+lim, sqlArgs...)
 		if err != nil {
 			return err
 		}
@@ -336,7 +337,7 @@ func renumber(where []string, args []any) (string, []any) {
 			}
 			n := 0
 			if k > j+1 {
-				fmt.Sscanf(w[j+1:k], "%d", &n)
+				n, _ = strconv.Atoi(w[j+1 : k])
 			} else {
 				local++
 				n = local
@@ -345,7 +346,8 @@ func renumber(where []string, args []any) (string, []any) {
 				local++
 			}
 			j = k - 1
-			fmt.Fprintf(&b, "?%d", base+n)
+			b.WriteByte('?')
+			b.WriteString(strconv.Itoa(base + n))
 		}
 		for x := 0; x < local; x++ {
 			out = append(out, args[ai])

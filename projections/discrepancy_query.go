@@ -3,7 +3,6 @@ package projections
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"strconv"
 	"time"
 
@@ -75,10 +74,11 @@ func (m *ReadModels) Discrepancies(ctx context.Context, agency string, f Discrep
 		where, args = append(where, `(d.raised_at, d.discrepancy_id) > (?, ?)`), append(args, at, key[1])
 	}
 	w, a := renumber(where, args)
+	lim, a := limitClause(a, limit+1)
 	err = m.read(ctx, "discrepancies", agency, "custody", &page, func(q *reader) error {
 		rows, err := q.query(`SELECT d.discrepancy_id, d.exhibit_id, d.case_id, d.kind, d.automatic, d.detail, d.expected_mg, d.observed_mg,
 			d.expected_seal, d.observed_seal, d.raised_at, d.raised_by, d.resolved_at, d.resolution
-			FROM {discrepancies} d WHERE `+w+fmt.Sprintf(` ORDER BY d.raised_at, d.discrepancy_id LIMIT %d`, limit+1), a...)
+			FROM {discrepancies} d WHERE `+w+` ORDER BY d.raised_at, d.discrepancy_id`+lim, a...)
 		if err != nil {
 			return err
 		}

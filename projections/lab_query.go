@@ -3,7 +3,6 @@ package projections
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"slices"
 	"strconv"
 	"time"
@@ -60,10 +59,11 @@ func (m *ReadModels) LabQueue(ctx context.Context, agency string, f LabQueueFilt
 		args = append(args, at, key[1], key[2])
 	}
 	w, a := renumber(where, args)
+	lim, a := limitClause(a, limit+1)
 	err = m.read(ctx, "lab queue", agency, "custody", &page, func(q *reader) error {
 		rows, err := q.query(`SELECT j.exhibit_id, j.case_id, j.lab, coalesce(e.label, ''), j.submitted_at, j.received_at, j.lab_case_number, j.seq
 			FROM {lab_jobs} j LEFT JOIN {exhibits} e ON e.exhibit_id = j.exhibit_id
-			WHERE `+w+` AND coalesce(e.recorded, 0) ORDER BY j.submitted_at, j.exhibit_id, j.seq`+fmt.Sprintf(` LIMIT %d`, limit+1), a...)
+			WHERE `+w+` AND coalesce(e.recorded, 0) ORDER BY j.submitted_at, j.exhibit_id, j.seq`+lim, a...)
 		if err != nil {
 			return err
 		}

@@ -21,6 +21,7 @@ const DefaultWaitTimeout = 5 * time.Second
 type ReadModels struct {
 	db     *DB
 	runner *Runner
+	stmts  stmtCache
 	// WaitTimeout bounds a Page.MinPosition wait (default DefaultWaitTimeout).
 	WaitTimeout time.Duration
 }
@@ -51,20 +52,32 @@ func (m *ReadModels) read(ctx context.Context, op, agency, projection string, pa
 			return fmt.Errorf("projections: %s: %w", op, err)
 		}
 	}
+	q := &reader{ctx: ctx, stmts: &m.stmts}
+	err := m.readTx(ctx, op, projection, q, fn)
+	// Statements met for the first time are prepared now, once the
+	// transaction has given its connection back: preparing on the pool
+	// while holding one of its connections could wait forever.
+	m.stmts.prepare(ctx, m.db.r, q.misses)
+	return err
+}
+
+func (m *ReadModels) readTx(ctx context.Context, op, projection string, q *reader, fn func(q *reader) error) error {
 	tx, err := m.db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return fmt.Errorf("projections: %s: %w", op, err)
 	}
 	defer tx.Rollback()
+	q.tx = tx
 	var version, gen int
-	err = tx.QueryRowContext(ctx, `SELECT version, generation FROM projection_registry WHERE name = ?`, projection).Scan(&version, &gen)
+	err = q.queryRowRaw(`SELECT version, generation FROM projection_registry WHERE name = ?`, projection).Scan(&version, &gen)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("projections: %s: projection %s was never initialised", op, projection)
 	}
 	if err != nil {
 		return fmt.Errorf("projections: %s: %w", op, err)
 	}
-	if err := fn(&reader{ctx: ctx, tx: tx, t: tablesFor(version, gen)}); err != nil {
+	q.t = tablesFor(version, gen)
+	if err := fn(q); err != nil {
 		if errors.Is(err, ErrBadCursor) || errors.Is(err, ErrBadFilter) || errors.Is(err, ErrNotFound) {
 			return err
 		}
@@ -79,17 +92,37 @@ func (m *ReadModels) read(ctx context.Context, op, agency, projection string, pa
 var ErrNotFound = errors.New("projections: not found")
 
 type reader struct {
-	ctx context.Context
-	tx  *sql.Tx
-	t   Tables
+	ctx    context.Context
+	tx     *sql.Tx
+	t      Tables
+	stmts  *stmtCache
+	misses []string // statements not yet prepared, see stmtCache
 }
 
 func (q *reader) query(query string, args ...any) (*sql.Rows, error) {
-	return q.tx.QueryContext(q.ctx, q.t.Expand(query), args...)
+	return q.queryRaw(q.t.Expand(query), args...)
 }
 
 func (q *reader) queryRow(query string, args ...any) *sql.Row {
-	return q.tx.QueryRowContext(q.ctx, q.t.Expand(query), args...)
+	return q.queryRowRaw(q.t.Expand(query), args...)
+}
+
+// queryRaw runs a statement whose table names are already expanded, on the
+// transaction's connection, prepared once per connection.
+func (q *reader) queryRaw(text string, args ...any) (*sql.Rows, error) {
+	if st := q.stmts.get(text); st != nil {
+		return q.tx.StmtContext(q.ctx, st).QueryContext(q.ctx, args...)
+	}
+	q.misses = append(q.misses, text)
+	return q.tx.QueryContext(q.ctx, text, args...)
+}
+
+func (q *reader) queryRowRaw(text string, args ...any) *sql.Row {
+	if st := q.stmts.get(text); st != nil {
+		return q.tx.StmtContext(q.ctx, st).QueryRowContext(q.ctx, args...)
+	}
+	q.misses = append(q.misses, text)
+	return q.tx.QueryRowContext(q.ctx, text, args...)
 }
 
 // nanos and fromNanos convert times to the INTEGER columns (Unix ns, UTC).
