@@ -2,6 +2,7 @@ package projections
 
 import (
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -163,6 +164,20 @@ func (Custody) Schema() []string {
 	)
 }
 
+// Interest: custody reads the payload of every domain event but those
+// whose exhibit (from the stream) and envelope are enough.
+func (Custody) Interest(eventType string) Interest {
+	switch eventType {
+	case domain.TypeSealOpened, domain.TypeExhibitDestroyed, domain.TypeExhibitReturned, domain.TypeExhibitReleased,
+		domain.TypeAnnotationAdded:
+		return Envelope
+	}
+	if domain.Events.SchemaVersion(eventType) == 0 {
+		return Skip
+	}
+	return Payload
+}
+
 // Apply folds one event into the custody tables.
 func (Custody) Apply(tx *Tx, ev *Event) error {
 	if _, err := applyAccess(tx, ev); err != nil {
@@ -304,11 +319,20 @@ func num(n int64) sql.NullInt64   { return sql.NullInt64{Int64: n, Valid: true} 
 // applyExhibit folds an exhibit event into the exhibit's row (in the
 // batch's cache) and the other tables.
 func applyExhibit(tx *Tx, ev *Event, at int64) error {
-	ref, ok := exhibitRef(ev.Data)
-	if !ok {
-		return nil
+	var id string
+	if (Custody{}).Interest(ev.Type) == Envelope {
+		kind, sid, ok := domain.ParseStream(ev.Stream)
+		if !ok || kind != "exhibit" {
+			return nil
+		}
+		id = sid.String()
+	} else {
+		ref, ok := exhibitRef(ev.Data)
+		if !ok {
+			return nil
+		}
+		id = ref.ExhibitID.String()
 	}
-	id := ref.ExhibitID.String()
 	x, err := exhibits(tx).get(tx, id)
 	if err != nil {
 		return err
@@ -316,6 +340,34 @@ func applyExhibit(tx *Tx, ev *Event, at int64) error {
 	if x == nil {
 		x = &exhibitRow{} // an exhibit never registered: side tables only
 	}
+	switch ev.Type { // the types custody reads only the envelope of
+	case domain.TypeSealOpened:
+		x.SealState = "opened"
+	case domain.TypeExhibitDestroyed:
+		x.terminal(domain.StatusDestroyed)
+	case domain.TypeExhibitReturned:
+		x.terminal(domain.StatusReturned)
+	case domain.TypeExhibitReleased:
+		x.terminal(domain.StatusReleased)
+	case domain.TypeAnnotationAdded:
+	default:
+		err = applyExhibitPayload(tx, ev, x, id, at)
+	}
+	if errors.Is(err, errIgnored) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	touch(x, ev)
+	return nil
+}
+
+// errIgnored: applyExhibitPayload met an event it does not fold.
+var errIgnored = errors.New("ignored")
+
+// applyExhibitPayload folds an exhibit event whose payload custody reads.
+func applyExhibitPayload(tx *Tx, ev *Event, x *exhibitRow, id string, at int64) (err error) {
 	exec := func(q string, args ...any) {
 		if err == nil {
 			_, err = tx.Exec(q, args...)
@@ -363,8 +415,6 @@ func applyExhibit(tx *Tx, ev *Event, at int64) error {
 		}
 	case domain.SealInspected:
 		x.SealBroken = x.SealBroken || e.Seal.Condition != domain.SealIntact
-	case domain.SealOpened:
-		x.SealState = "opened"
 	case domain.ExhibitResealed:
 		x.Seal, x.SealState, x.SealBroken = e.SealNumber, "sealed", false
 		if e.GrossMg > 0 {
@@ -426,21 +476,10 @@ func applyExhibit(tx *Tx, ev *Event, at int64) error {
 		case domain.StatusInCustody, domain.StatusSealed, domain.StatusRegistered:
 			x.Status = string(domain.StatusDisposalAuthorised)
 		}
-	case domain.ExhibitDestroyed:
-		x.terminal(domain.StatusDestroyed)
-	case domain.ExhibitReturned:
-		x.terminal(domain.StatusReturned)
-	case domain.ExhibitReleased:
-		x.terminal(domain.StatusReleased)
-	case domain.AnnotationAdded:
 	default:
-		return nil
+		return errIgnored
 	}
-	if err != nil {
-		return err
-	}
-	touch(x, ev)
-	return nil
+	return err
 }
 
 // restore ends a pending transfer: the status before the offer comes back.

@@ -37,6 +37,9 @@ func OpenDB(ctx context.Context, path string) (*DB, error) {
 			q.Add("_pragma", "cache_size(-65536)") // 64 MiB: a batch touches many pages
 			q.Add("_pragma", "journal_mode(WAL)")
 			q.Add("_pragma", "synchronous(FULL)")
+			// Statement journals (a multi-row INSERT or an upsert inside a
+			// batch) in memory rather than in a temporary file.
+			q.Add("_pragma", "temp_store(MEMORY)")
 			q.Set("_txlock", "immediate")
 		}
 		return "file:" + path + "?" + q.Encode()

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -211,9 +212,14 @@ func TestMeasure(t *testing.T) {
 		head+1, el.Round(time.Millisecond), float64(head+1)/el.Seconds(), ecpu.Round(time.Millisecond), float64(ecpu.Microseconds())/float64(head+1))
 
 	// Rebuild of each projection beside the live one.
+	only := os.Getenv("SCELLE_BENCH_REBUILDS") // e.g. "custody,all"; empty: every projection, then all together
+	wanted := func(name string) bool { return only == "" || slices.Contains(strings.Split(only, ","), name) }
 	for _, p := range All() {
 		if os.Getenv("SCELLE_BENCH_SKIP_REBUILD") != "" {
 			break
+		}
+		if !wanted(p.Name()) {
+			continue
 		}
 		cpu := cpuTime()
 		res, err := r.Rebuild(ctx, p.Name(), nil)
@@ -223,6 +229,20 @@ func TestMeasure(t *testing.T) {
 		ecpu := cpuTime() - cpu
 		t.Logf("rebuild %s: %d events in %s = %.0f events/s; CPU %s = %.1f µs/event (store read + decode + apply)", p.Name(), res.Events,
 			res.Elapsed.Round(time.Millisecond), float64(res.Events)/res.Elapsed.Seconds(), ecpu.Round(time.Millisecond), float64(ecpu.Microseconds())/float64(res.Events))
+	}
+	if os.Getenv("SCELLE_BENCH_SKIP_REBUILD") == "" && wanted("all") {
+		cpu := cpuTime()
+		res, err := r.RebuildAll(ctx, r.Projections(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ecpu := cpuTime() - cpu
+		t.Logf("rebuild all %d together (one pass): %d events in %s = %.0f events/s; CPU %s = %.1f µs/event", len(res), res[0].Events,
+			res[0].Elapsed.Round(time.Millisecond), float64(res[0].Events)/res[0].Elapsed.Seconds(), ecpu.Round(time.Millisecond), float64(ecpu.Microseconds())/float64(res[0].Events))
+	}
+
+	if os.Getenv("SCELLE_BENCH_REBUILD_ONLY") != "" {
+		return
 	}
 
 	// Query latency.

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
-	"sync"
 	"time"
 
 	"github.com/scelle-ledger/scelle/eventstore"
@@ -18,7 +16,7 @@ var ErrUnknownProjection = errors.New("projections: unknown projection")
 // and the total to apply (both grow if appends continue meanwhile).
 type Progress func(done, total int64)
 
-// RebuildResult describes a finished rebuild.
+// RebuildResult describes a finished rebuild of one projection.
 type RebuildResult struct {
 	Projection string
 	Generation int
@@ -29,151 +27,182 @@ type RebuildResult struct {
 	Elapsed  time.Duration
 }
 
+// shadow is one projection being rebuilt: its new generation's tables.
+type shadow struct {
+	p   Projection
+	t   Tables
+	gen int
+}
+
 // Rebuild builds projection name from zero into a new generation of its
 // tables, beside the live one (which keeps serving queries and following
 // the store), and swaps it in, in one transaction, once it has caught up.
-// Positions are dense in the SQLite store, so done/total are event counts.
 func (r *Runner) Rebuild(ctx context.Context, name string, progress Progress) (RebuildResult, error) {
+	res, err := r.RebuildAll(ctx, []string{name}, progress)
+	if err != nil {
+		return RebuildResult{Projection: name}, err
+	}
+	return res[0], nil
+}
+
+// RebuildAll rebuilds the named projections together in one pass over the
+// log: each event is read and decoded once for all of them, and each
+// batch is applied to all their new generations in one transaction. They
+// are swapped in together, in one transaction. A crash or a cancellation
+// before the swap leaves the live tables as they were; the next Init drops
+// what the rebuild had written, and a rebuild can start again.
+func (r *Runner) RebuildAll(ctx context.Context, names []string, progress Progress) ([]RebuildResult, error) {
 	start := time.Now()
-	res := RebuildResult{Projection: name}
-	p, ok := r.byName[name]
-	if !ok {
-		return res, fmt.Errorf("projections: rebuild %q: %w (have %v)", name, ErrUnknownProjection, r.Projections())
+	var projs []Projection
+	for _, name := range names {
+		p, ok := r.byName[name]
+		if !ok {
+			return nil, fmt.Errorf("projections: rebuild %q: %w (have %v)", name, ErrUnknownProjection, r.Projections())
+		}
+		for _, q := range projs {
+			if q.Name() == name {
+				return nil, fmt.Errorf("projections: rebuild %q: named twice", name)
+			}
+		}
+		projs = append(projs, p)
+	}
+	if len(projs) == 0 {
+		return nil, nil
 	}
 	if progress == nil {
 		progress = func(int64, int64) {}
 	}
-	gen, err := r.createShadow(ctx, p)
+	set, err := r.createShadows(ctx, projs)
 	if err != nil {
-		return res, err
+		return nil, err
 	}
-	res.Generation = gen
-	t := tablesFor(p.Version(), gen)
 	swapped := false
 	defer func() {
 		if !swapped {
-			r.dropShadow(context.WithoutCancel(ctx), p, t)
+			r.dropShadows(context.WithoutCancel(ctx), set)
 		}
 	}()
 
+	var events int64
 	pos := int64(-1)
 	for {
 		head, err := Head(ctx, r.store)
 		if err != nil {
-			return res, fmt.Errorf("projections: rebuild %s: %w", name, err)
+			return nil, fmt.Errorf("projections: rebuild %v: %w", names, err)
 		}
 		if head-pos <= int64(r.opts.BatchSize) {
 			break
 		}
-		n, err := r.catchUp(ctx, p, t, pos, head, func(at int64, n int64) {
-			res.Events += n
+		n, err := r.catchUp(ctx, set, pos, head, func(at int64, n int64) {
+			events += n
 			progress(at+1, head+1)
 		})
 		pos = n
 		if err != nil {
-			return res, err
+			return nil, err
 		}
 	}
-	final, n, err := r.swap(ctx, p, t, pos)
+	final, n, err := r.swap(ctx, set, pos)
 	if err != nil {
-		return res, err
+		return nil, err
 	}
 	swapped = true
-	res.Events += n
-	res.Position = final
-	res.Elapsed = time.Since(start)
+	events += n
 	progress(final+1, final+1)
-	r.opts.Logger.InfoContext(ctx, "projection rebuilt", "projection", name, "generation", gen,
-		"events", res.Events, "position", final, "elapsed", res.Elapsed)
-	return res, nil
+	elapsed := time.Since(start)
+	out := make([]RebuildResult, len(set))
+	for i, s := range set {
+		out[i] = RebuildResult{Projection: s.p.Name(), Generation: s.gen, Events: events, Position: final, Elapsed: elapsed}
+		r.opts.Logger.InfoContext(ctx, "projection rebuilt", "projection", s.p.Name(), "generation", s.gen,
+			"events", events, "position", final, "elapsed", elapsed)
+	}
+	return out, nil
 }
 
-func (r *Runner) createShadow(ctx context.Context, p Projection) (int, error) {
+func (r *Runner) createShadows(ctx context.Context, projs []Projection) ([]shadow, error) {
 	r.writeMu.Lock()
 	defer r.writeMu.Unlock()
 	tx, err := r.db.w.BeginTx(ctx, nil)
 	if err != nil {
-		return 0, fmt.Errorf("projections: rebuild %s: %w", p.Name(), err)
+		return nil, fmt.Errorf("projections: rebuild: %w", err)
 	}
 	defer tx.Rollback()
 	reg, err := readRegistry(ctx, tx)
 	if err != nil {
-		return 0, fmt.Errorf("projections: rebuild %s: read registry: %w", p.Name(), err)
+		return nil, fmt.Errorf("projections: rebuild: read registry: %w", err)
 	}
-	row, ok := reg[p.Name()]
-	if !ok {
-		return 0, fmt.Errorf("projections: rebuild %s: not in the registry: call Init first", p.Name())
+	var set []shadow
+	for _, p := range projs {
+		row, ok := reg[p.Name()]
+		if !ok {
+			return nil, fmt.Errorf("projections: rebuild %s: not in the registry: call Init first", p.Name())
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM projection_shadow WHERE name = ?`, p.Name()).Scan(&n); err != nil {
+			return nil, fmt.Errorf("projections: rebuild %s: %w", p.Name(), err)
+		}
+		if n > 0 {
+			return nil, fmt.Errorf("projections: rebuild %s: another rebuild is under way", p.Name())
+		}
+		s := shadow{p: p, gen: row.generation + 1}
+		s.t = tablesFor(p.Version(), s.gen)
+		if err := createTables(ctx, tx, p, s.t); err != nil {
+			return nil, fmt.Errorf("projections: rebuild %s: %w", p.Name(), err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO projection_shadow(name, version, generation, position) VALUES (?, ?, ?, -1)`,
+			p.Name(), p.Version(), s.gen); err != nil {
+			return nil, fmt.Errorf("projections: rebuild %s: %w", p.Name(), err)
+		}
+		set = append(set, s)
 	}
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM projection_shadow WHERE name = ?`, p.Name()).Scan(&n); err != nil {
-		return 0, fmt.Errorf("projections: rebuild %s: %w", p.Name(), err)
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("projections: rebuild: %w", err)
 	}
-	if n > 0 {
-		return 0, fmt.Errorf("projections: rebuild %s: another rebuild is under way", p.Name())
-	}
-	gen := row.generation + 1
-	if err := createTables(ctx, tx, p, tablesFor(p.Version(), gen)); err != nil {
-		return 0, fmt.Errorf("projections: rebuild %s: %w", p.Name(), err)
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO projection_shadow(name, version, generation, position) VALUES (?, ?, ?, -1)`,
-		p.Name(), p.Version(), gen); err != nil {
-		return 0, fmt.Errorf("projections: rebuild %s: %w", p.Name(), err)
-	}
-	return gen, tx.Commit()
+	return set, nil
 }
 
-func (r *Runner) dropShadow(ctx context.Context, p Projection, t Tables) {
+func (r *Runner) dropShadows(ctx context.Context, set []shadow) {
 	r.writeMu.Lock()
 	defer r.writeMu.Unlock()
+	fail := func(err error) {
+		r.opts.Logger.ErrorContext(ctx, "projections: drop abandoned rebuild", "err", err)
+	}
 	tx, err := r.db.w.BeginTx(ctx, nil)
 	if err != nil {
-		r.opts.Logger.ErrorContext(ctx, "projections: drop abandoned rebuild", "projection", p.Name(), "err", err)
+		fail(err)
 		return
 	}
 	defer tx.Rollback()
-	for _, base := range p.Tables() {
-		if _, err := tx.ExecContext(ctx, `DROP TABLE IF EXISTS "`+t.Name(base)+`"`); err != nil {
-			r.opts.Logger.ErrorContext(ctx, "projections: drop abandoned rebuild", "projection", p.Name(), "err", err)
+	for _, s := range set {
+		for _, base := range s.p.Tables() {
+			if _, err := tx.ExecContext(ctx, `DROP TABLE IF EXISTS "`+s.t.Name(base)+`"`); err != nil {
+				fail(err)
+				return
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM projection_shadow WHERE name = ? AND generation = ?`, s.p.Name(), s.gen); err != nil {
+			fail(err)
 			return
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM projection_shadow WHERE name = ?`, p.Name()); err != nil {
-		r.opts.Logger.ErrorContext(ctx, "projections: drop abandoned rebuild", "projection", p.Name(), "err", err)
-		return
-	}
 	if err := tx.Commit(); err != nil {
-		r.opts.Logger.ErrorContext(ctx, "projections: drop abandoned rebuild", "projection", p.Name(), "err", err)
+		fail(err)
 	}
 }
 
-// decodeAll decodes recs on every core: decoding is the costliest step of
-// a rebuild after the writes.
-func (r *Runner) decodeAll(recs []eventstore.RecordedEvent) ([]Event, error) {
-	evs := make([]Event, len(recs))
-	workers := min(runtime.GOMAXPROCS(0), max(1, len(recs)/256))
-	errs := make([]error, workers)
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < len(recs); i += workers {
-				ev, err := r.decode(recs[i])
-				if err != nil {
-					errs[w] = err
-					return
-				}
-				evs[i] = ev
-			}
-		}()
+func projsOf(set []shadow) []Projection {
+	out := make([]Projection, len(set))
+	for i, s := range set {
+		out[i] = s.p
 	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
-		}
-	}
-	return evs, nil
+	return out
+}
+
+// rangeReader is implemented by stores that read a range of positions in
+// bulk faster than ReadAll (the SQLite store's ReadRange). Their positions
+// are dense: [from, to) holds to-from events.
+type rangeReader interface {
+	ReadRange(ctx context.Context, from, to uint64, dst []eventstore.RecordedEvent) ([]eventstore.RecordedEvent, error)
 }
 
 type page struct {
@@ -181,54 +210,56 @@ type page struct {
 	err    error
 }
 
-// readPages reads and decodes the events after position after up to and
-// including until (-1: no bound) in pages, in its own goroutine.
-func (r *Runner) readPages(ctx context.Context, after, until int64) <-chan page {
-	ch := make(chan page, 1) // one page decoded ahead of the one applied
+// readPages reads the events after position after up to and including
+// until, decodes what projs need, and sends them in pages of at most
+// RebuildBatchSize events, from its own goroutine: the next page is read
+// and decoded while the caller applies this one.
+func (r *Runner) readPages(ctx context.Context, projs []Projection, after, until int64) <-chan page {
+	ch := make(chan page, 1)
 	fail := func(err error) {
 		select {
 		case ch <- page{err: err}:
 		case <-ctx.Done():
 		}
 	}
+	size := r.opts.RebuildBatchSize
 	go func() {
 		defer close(ch)
-		for {
-			from := eventstore.Start
-			if after >= 0 {
-				from = eventstore.At(uint64(after))
+		rr, dense := r.store.(rangeReader)
+		for after < until {
+			var recs []eventstore.RecordedEvent
+			var err error
+			if dense {
+				recs, err = rr.ReadRange(ctx, uint64(after+1), uint64(min(until, after+int64(size))+1), nil)
+			} else {
+				from := eventstore.Start
+				if after >= 0 {
+					from = eventstore.At(uint64(after))
+				}
+				recs, err = r.store.ReadAll(ctx, eventstore.ReadOptions{From: from, Count: uint64(size) + 1})
 			}
-			recs, err := r.store.ReadAll(ctx, eventstore.ReadOptions{From: from, Count: uint64(r.opts.RebuildBatchSize) + 1})
 			if err != nil {
 				fail(fmt.Errorf("projections: read store after %d: %w", after, err))
 				return
 			}
-			done := len(recs) <= 1
 			keep := recs[:0]
 			for _, rec := range recs {
-				if int64(rec.Position) <= after {
-					continue
+				if p := int64(rec.Position); p > after && p <= until {
+					keep = append(keep, rec)
 				}
-				if until >= 0 && int64(rec.Position) > until {
-					done = true
-					break
-				}
-				keep = append(keep, rec)
 			}
-			evs, err := r.decodeAll(keep)
+			if len(keep) == 0 {
+				return
+			}
+			evs, err := r.decodeAll(projs, keep)
 			if err != nil {
 				fail(err)
 				return
 			}
-			if len(evs) > 0 {
-				after = int64(evs[len(evs)-1].Position)
-				select {
-				case ch <- page{events: evs}:
-				case <-ctx.Done():
-					return
-				}
-			}
-			if done || len(evs) == 0 {
+			after = int64(evs[len(evs)-1].Position)
+			select {
+			case ch <- page{events: evs}:
+			case <-ctx.Done():
 				return
 			}
 		}
@@ -236,16 +267,16 @@ func (r *Runner) readPages(ctx context.Context, after, until int64) <-chan page 
 	return ch
 }
 
-// catchUp applies to the shadow generation t the events after pos up to
+// catchUp applies to the shadow generations the events after pos up to
 // head, one transaction per page, and returns the new shadow position.
-func (r *Runner) catchUp(ctx context.Context, p Projection, t Tables, pos, head int64, progress func(at, n int64)) (int64, error) {
+func (r *Runner) catchUp(ctx context.Context, set []shadow, pos, head int64, progress func(at, n int64)) (int64, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	for pg := range r.readPages(ctx, pos, head) {
+	for pg := range r.readPages(ctx, projsOf(set), pos, head) {
 		if pg.err != nil {
 			return pos, pg.err
 		}
-		if err := r.applyShadow(ctx, p, t, pos, pg.events); err != nil {
+		if err := r.applyShadows(ctx, set, pos, pg.events); err != nil {
 			return pos, err
 		}
 		pos = int64(pg.events[len(pg.events)-1].Position)
@@ -254,76 +285,100 @@ func (r *Runner) catchUp(ctx context.Context, p Projection, t Tables, pos, head 
 	return pos, ctx.Err()
 }
 
-func (r *Runner) applyShadow(ctx context.Context, p Projection, t Tables, pos int64, batch []Event) error {
+// applyShadows applies a page to every shadow generation of set and moves
+// their checkpoints, in one transaction. Nobody reads a shadow generation
+// and a crash discards it, so its commits need not reach the disk before
+// the swap's (synchronous=NORMAL; the swap commits with FULL, which
+// flushes everything before it).
+func (r *Runner) applyShadows(ctx context.Context, set []shadow, pos int64, batch []Event) error {
 	r.writeMu.Lock()
 	defer r.writeMu.Unlock()
+	if _, err := r.db.w.ExecContext(ctx, `PRAGMA synchronous = NORMAL`); err != nil {
+		return fmt.Errorf("projections: rebuild: %w", err)
+	}
+	defer r.db.w.ExecContext(context.WithoutCancel(ctx), `PRAGMA synchronous = FULL`)
 	tx, err := r.db.w.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("projections: rebuild %s: %w", p.Name(), err)
+		return fmt.Errorf("projections: rebuild: %w", err)
 	}
 	defer tx.Rollback()
-	if err := applyBatch(ctx, tx, p, t, pos, batch); err != nil {
-		return err
-	}
 	last := int64(batch[len(batch)-1].Position)
-	res, err := tx.ExecContext(ctx, `UPDATE projection_shadow SET position = ? WHERE name = ?`, last, p.Name())
-	if err != nil {
-		return fmt.Errorf("projections: rebuild %s: write checkpoint: %w", p.Name(), err)
-	}
-	if n, _ := res.RowsAffected(); n != 1 {
-		return fmt.Errorf("projections: rebuild %s: the rebuild was discarded (did another process start?)", p.Name())
+	for _, s := range set {
+		if err := applyBatch(ctx, tx, s.p, s.t, pos, batch); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE projection_shadow SET position = ? WHERE name = ? AND generation = ?`, last, s.p.Name(), s.gen)
+		if err != nil {
+			return fmt.Errorf("projections: rebuild %s: write checkpoint: %w", s.p.Name(), err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return fmt.Errorf("projections: rebuild %s: the rebuild was discarded (did another process start?)", s.p.Name())
+		}
 	}
 	return tx.Commit()
 }
 
-// swap catches the shadow generation up with the store's head and the live
-// checkpoint, then makes it the active generation and drops the old one,
-// all in one transaction that excludes every other writer.
-func (r *Runner) swap(ctx context.Context, p Projection, t Tables, pos int64) (int64, int64, error) {
+// swap catches the shadow generations up with the store's head and the
+// live checkpoints, then makes them the active generations and drops the
+// old ones, all in one transaction that excludes every other writer.
+func (r *Runner) swap(ctx context.Context, set []shadow, pos int64) (int64, int64, error) {
 	r.writeMu.Lock()
 	defer r.writeMu.Unlock()
 	tx, err := r.db.w.BeginTx(ctx, nil)
 	if err != nil {
-		return 0, 0, fmt.Errorf("projections: rebuild %s: swap: %w", p.Name(), err)
+		return 0, 0, fmt.Errorf("projections: rebuild: swap: %w", err)
 	}
 	defer tx.Rollback()
 	reg, err := readRegistry(ctx, tx)
 	if err != nil {
-		return 0, 0, fmt.Errorf("projections: rebuild %s: swap: read registry: %w", p.Name(), err)
+		return 0, 0, fmt.Errorf("projections: rebuild: swap: read registry: %w", err)
 	}
-	live := reg[p.Name()]
 	head, err := Head(ctx, r.store)
 	if err != nil {
-		return 0, 0, fmt.Errorf("projections: rebuild %s: swap: %w", p.Name(), err)
+		return 0, 0, fmt.Errorf("projections: rebuild: swap: %w", err)
 	}
-	target := max(head, live.position)
+	target := head
+	for _, s := range set {
+		target = max(target, reg[s.p.Name()].position)
+	}
 	var n int64
-	for pg := range r.readPages(ctx, pos, target) {
+	for pg := range r.readPages(ctx, projsOf(set), pos, target) {
 		if pg.err != nil {
 			return 0, 0, pg.err
 		}
-		if err := applyBatch(ctx, tx, p, t, pos, pg.events); err != nil {
-			return 0, 0, err
+		for _, s := range set {
+			if err := applyBatch(ctx, tx, s.p, s.t, pos, pg.events); err != nil {
+				return 0, 0, err
+			}
 		}
 		pos = int64(pg.events[len(pg.events)-1].Position)
 		n += int64(len(pg.events))
 	}
 	if pos < target {
-		return 0, 0, fmt.Errorf("projections: rebuild %s: swap: store ended at %d, before position %d", p.Name(), pos, target)
+		return 0, 0, fmt.Errorf("projections: rebuild: swap: store ended at %d, before position %d", pos, target)
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE projection_registry SET version = ?, generation = ?, position = ? WHERE name = ?`,
-		p.Version(), t.generation, pos, p.Name()); err != nil {
-		return 0, 0, fmt.Errorf("projections: rebuild %s: swap: %w", p.Name(), err)
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM projection_shadow WHERE name = ?`, p.Name()); err != nil {
-		return 0, 0, fmt.Errorf("projections: rebuild %s: swap: %w", p.Name(), err)
-	}
-	if err := dropOtherGenerations(ctx, tx, p, t); err != nil {
-		return 0, 0, fmt.Errorf("projections: rebuild %s: swap: %w", p.Name(), err)
+	moved := map[string]int64{}
+	for _, s := range set {
+		name := s.p.Name()
+		res, err := tx.ExecContext(ctx, `DELETE FROM projection_shadow WHERE name = ? AND generation = ?`, name, s.gen)
+		if err != nil {
+			return 0, 0, fmt.Errorf("projections: rebuild %s: swap: %w", name, err)
+		}
+		if k, _ := res.RowsAffected(); k != 1 {
+			return 0, 0, fmt.Errorf("projections: rebuild %s: swap: the rebuild was discarded (did another process start?)", name)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE projection_registry SET version = ?, generation = ?, position = ? WHERE name = ?`,
+			s.p.Version(), s.gen, pos, name); err != nil {
+			return 0, 0, fmt.Errorf("projections: rebuild %s: swap: %w", name, err)
+		}
+		if err := dropOtherGenerations(ctx, tx, s.p, s.t); err != nil {
+			return 0, 0, fmt.Errorf("projections: rebuild %s: swap: %w", name, err)
+		}
+		moved[name] = pos
 	}
 	if err := tx.Commit(); err != nil {
-		return 0, 0, fmt.Errorf("projections: rebuild %s: swap: commit: %w", p.Name(), err)
+		return 0, 0, fmt.Errorf("projections: rebuild: swap: commit: %w", err)
 	}
-	r.setApplied(map[string]int64{p.Name(): pos})
+	r.setApplied(moved)
 	return pos, n, nil
 }

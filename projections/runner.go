@@ -289,7 +289,8 @@ func (r *Runner) follow(ctx context.Context) error {
 	}
 }
 
-// pump receives and decodes events for follow, in its own goroutine.
+// pump receives events for follow and decodes the payloads a projection
+// needs, in its own goroutine.
 func (r *Runner) pump(ctx context.Context, sub eventstore.Subscription, ch chan<- item) {
 	for {
 		rec, err := sub.Recv()
@@ -297,7 +298,7 @@ func (r *Runner) pump(ctx context.Context, sub eventstore.Subscription, ch chan<
 		if err != nil {
 			it.err = fmt.Errorf("projections: subscription: %w", err)
 		} else {
-			it.ev, it.err = r.decode(rec)
+			it.err = r.decodeFor(r.projs, &rec, &it.ev)
 		}
 		select {
 		case ch <- it:
@@ -308,19 +309,6 @@ func (r *Runner) pump(ctx context.Context, sub eventstore.Subscription, ch chan<
 			return
 		}
 	}
-}
-
-func (r *Runner) decode(rec eventstore.RecordedEvent) (Event, error) {
-	ev := Event{RecordedEvent: rec}
-	if r.opts.Decode != nil {
-		d, err := r.opts.Decode(&ev.RecordedEvent)
-		if err != nil {
-			return ev, fmt.Errorf("projections: decode event at position %d (%s, %s rev %d): %w",
-				rec.Position, rec.Type, rec.Stream, rec.Revision, err)
-		}
-		ev.Data = d
-	}
-	return ev, nil
 }
 
 // applyLive applies a batch to the active generation of every projection
@@ -367,33 +355,6 @@ func (r *Runner) applyLive(ctx context.Context, prev int64, batch []Event) error
 		return fmt.Errorf("projections: commit batch ending at %d: %w", last, err)
 	}
 	r.setApplied(moved)
-	return nil
-}
-
-// applyBatch applies the events of batch after position after to p.
-func applyBatch(ctx context.Context, tx *sql.Tx, p Projection, t Tables, after int64, batch []Event) error {
-	ptx := newTx(ctx, tx, t)
-	defer ptx.close()
-	for i := range batch {
-		ev := &batch[i]
-		if int64(ev.Position) <= after {
-			continue
-		}
-		if i%256 == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
-		if err := p.Apply(ptx, ev); err != nil {
-			return fmt.Errorf("projections: %s: apply %s at position %d (%s rev %d): %w",
-				p.Name(), ev.Type, ev.Position, ev.Stream, ev.Revision, err)
-		}
-	}
-	if f, ok := p.(Flusher); ok {
-		if err := f.Flush(ptx); err != nil {
-			return fmt.Errorf("projections: %s: flush batch: %w", p.Name(), err)
-		}
-	}
 	return nil
 }
 

@@ -49,6 +49,18 @@ func (Stats) Schema() []string {
 	)
 }
 
+// Interest: statistics read the access events, seizures, registrations,
+// sub-samples, weighings and analyses, and nothing else.
+func (Stats) Interest(eventType string) Interest {
+	switch eventType {
+	case domain.TypeCaseOpened, domain.TypeCaseShared, domain.TypeCaseSharingRevoked, domain.TypeSeizureRecorded,
+		domain.TypeExhibitRegistered, domain.TypeSubSampleTaken, domain.TypeExhibitWeighed, domain.TypeAnalysisReported,
+		domain.TypeReportAmended:
+		return Payload
+	}
+	return Skip
+}
+
 func (Stats) Apply(tx *Tx, ev *Event) error {
 	if ok, err := applyAccess(tx, ev); ok || err != nil {
 		return err

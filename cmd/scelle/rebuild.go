@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -29,10 +30,11 @@ func runRebuild(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs.BoolVar(&quiet, "quiet", false, "no progress bar")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: scelle rebuild [flags] [projection...]\n\n"+
-			"Rebuild read models from the event store: each projection is built from\n"+
-			"zero into new tables beside the live ones, which are swapped in when it\n"+
-			"has caught up. With no projection named, all are rebuilt. The server\n"+
-			"must be stopped (one process at a time opens the SQLite store).\n\n"+
+			"Rebuild read models from the event store: the projections named are built\n"+
+			"from zero into new tables beside the live ones, in one pass over the log,\n"+
+			"and swapped in together when they have caught up. With no projection\n"+
+			"named, all are rebuilt. The server must be stopped (one process at a\n"+
+			"time opens the SQLite store).\n\n"+
 			"projections: %v\n\nflags:\n", projectionNames())
 		fs.PrintDefaults()
 	}
@@ -92,39 +94,41 @@ func rebuild(ctx context.Context, c serveConfig, names []string, quiet bool, std
 		return err
 	}
 	defer svc.Close()
-	for _, name := range names {
-		var bar *progressbar.ProgressBar
-		progress := func(done, total int64) {
-			if quiet {
-				return
-			}
-			if bar == nil {
-				bar = progressbar.NewOptions64(total, progressbar.OptionSetWriter(stderr),
-					progressbar.OptionSetDescription("rebuild "+name), progressbar.OptionShowCount(),
-					progressbar.OptionShowIts(), progressbar.OptionSetItsString("events"),
-					progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionOnCompletion(func() { fmt.Fprintln(stderr) }))
-			}
-			if total != bar.GetMax64() {
-				bar.ChangeMax64(total)
-			}
-			bar.Set64(done)
+	var bar *progressbar.ProgressBar
+	progress := func(done, total int64) {
+		if quiet {
+			return
 		}
-		res, err := svc.Runner.Rebuild(ctx, name, progress)
-		if err != nil {
-			if errors.Is(err, context.Canceled) {
-				return fmt.Errorf("rebuild %s interrupted: the live tables are unchanged", name)
-			}
-			return err
+		if bar == nil {
+			bar = progressbar.NewOptions64(total, progressbar.OptionSetWriter(stderr),
+				progressbar.OptionSetDescription("rebuild "+strings.Join(names, ", ")), progressbar.OptionShowCount(),
+				progressbar.OptionShowIts(), progressbar.OptionSetItsString("events"),
+				progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionOnCompletion(func() { fmt.Fprintln(stderr) }))
 		}
-		if bar != nil {
-			bar.Finish()
+		if total != bar.GetMax64() {
+			bar.ChangeMax64(total)
 		}
+		bar.Set64(done)
+	}
+	// One pass over the log for all the projections named: each event is
+	// read and decoded once, and they are swapped in together.
+	results, err := svc.Runner.RebuildAll(ctx, names, progress)
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return fmt.Errorf("rebuild %s interrupted: the live tables are unchanged", strings.Join(names, ", "))
+		}
+		return err
+	}
+	if bar != nil {
+		bar.Finish()
+	}
+	for _, res := range results {
 		rate := 0.0
 		if s := res.Elapsed.Seconds(); s > 0 {
 			rate = float64(res.Events) / s
 		}
 		fmt.Fprintf(stdout, "%s: generation %d, %d events up to position %d in %s (%.0f events/s)\n",
-			name, res.Generation, res.Events, res.Position, res.Elapsed.Round(time.Millisecond), rate)
+			res.Projection, res.Generation, res.Events, res.Position, res.Elapsed.Round(time.Millisecond), rate)
 	}
 	return nil
 }

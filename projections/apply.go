@@ -1,0 +1,147 @@
+package projections
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"runtime"
+	"sync"
+
+	"github.com/scelle-ledger/scelle/eventstore"
+)
+
+// Interest says what a projection needs of the events of one type.
+type Interest uint8
+
+const (
+	// Skip: Apply is not called for the type.
+	Skip Interest = iota
+	// Envelope: Apply is called with Data nil; the projection reads only
+	// the recorded event (stream, revision, position, times, actor).
+	Envelope
+	// Payload: Apply is called with the decoded payload in Data.
+	Payload
+)
+
+// Selective is implemented by projections that need only some event types
+// or only the envelope of some. The runner decodes a payload only if a
+// projection it feeds asks for it (each payload once, whatever the number
+// of projections), and calls Apply only for the types a projection does
+// not skip, live and in rebuilds alike. A projection that is not Selective
+// sees every event with its payload decoded.
+type Selective interface {
+	Interest(eventType string) Interest
+}
+
+func interestOf(p Projection, eventType string) Interest {
+	if s, ok := p.(Selective); ok {
+		return s.Interest(eventType)
+	}
+	return Payload
+}
+
+// wantsPayload reports whether any of projs needs eventType's payload.
+func wantsPayload(projs []Projection, eventType string) bool {
+	for _, p := range projs {
+		if interestOf(p, eventType) == Payload {
+			return true
+		}
+	}
+	return false
+}
+
+// decodeFor wraps rec as an Event, decoding its payload only if one of
+// projs needs it.
+func (r *Runner) decodeFor(projs []Projection, rec *eventstore.RecordedEvent, ev *Event) error {
+	ev.RecordedEvent = *rec
+	ev.Data = nil
+	if r.opts.Decode == nil || !wantsPayload(projs, rec.Type) {
+		return nil
+	}
+	d, err := r.opts.Decode(&ev.RecordedEvent)
+	if err != nil {
+		return fmt.Errorf("projections: decode event at position %d (%s, %s rev %d): %w",
+			rec.Position, rec.Type, rec.Stream, rec.Revision, err)
+	}
+	ev.Data = d
+	return nil
+}
+
+// decodeAll wraps and decodes recs for projs, on every core when the page
+// is large: decoding is the costliest step of a rebuild after the writes.
+func (r *Runner) decodeAll(projs []Projection, recs []eventstore.RecordedEvent) ([]Event, error) {
+	evs := make([]Event, len(recs))
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(recs)/512))
+	if workers == 1 {
+		for i := range recs {
+			if err := r.decodeFor(projs, &recs[i], &evs[i]); err != nil {
+				return nil, err
+			}
+		}
+		return evs, nil
+	}
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	per := (len(recs) + workers - 1) / workers
+	for w := 0; w < workers; w++ {
+		lo, hi := w*per, min(len(recs), (w+1)*per)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := lo; i < hi; i++ {
+				if err := r.decodeFor(projs, &recs[i], &evs[i]); err != nil {
+					errs[w] = err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return evs, nil
+}
+
+// applyBatch applies to p, in generation t, the events of batch after
+// position after that p does not skip.
+func applyBatch(ctx context.Context, tx *sql.Tx, p Projection, t Tables, after int64, batch []Event) error {
+	ptx := newTx(ctx, tx, t)
+	defer ptx.close()
+	sel, _ := p.(Selective)
+	for i := range batch {
+		ev := &batch[i]
+		if int64(ev.Position) <= after {
+			continue
+		}
+		if i%256 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		if sel != nil {
+			switch sel.Interest(ev.Type) {
+			case Skip:
+				continue
+			case Envelope:
+				if ev.Data != nil { // decoded for another projection: not for this one
+					e := *ev
+					e.Data = nil
+					ev = &e
+				}
+			}
+		}
+		if err := p.Apply(ptx, ev); err != nil {
+			return fmt.Errorf("projections: %s: apply %s at position %d (%s rev %d): %w",
+				p.Name(), ev.Type, ev.Position, ev.Stream, ev.Revision, err)
+		}
+	}
+	if f, ok := p.(Flusher); ok {
+		if err := f.Flush(ptx); err != nil {
+			return fmt.Errorf("projections: %s: flush batch: %w", p.Name(), err)
+		}
+	}
+	return nil
+}
