@@ -230,8 +230,9 @@ func (m *ReadModels) Seizure(ctx context.Context, agency string, seizureID uuid.
 			return err
 		}
 		defer rows.Close()
+		sc := newExhibitScanner()
 		for rows.Next() {
-			x, err := scanExhibit(rows, now)
+			x, err := sc.scan(rows, now)
 			if err != nil {
 				return err
 			}

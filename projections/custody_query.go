@@ -106,27 +106,47 @@ const exhibitColumns = `e.exhibit_id, e.case_id, e.seizure_id, coalesce(e.parent
 
 const exhibitFrom = ` FROM {exhibits} e LEFT JOIN {cases} c ON c.case_id = e.case_id `
 
-func scanExhibit(rows interface{ Scan(...any) error }, now time.Time) (ExhibitCustody, error) {
-	var x ExhibitCustody
-	var registered, updated int64
-	var gross, net, tare, unc, weighed sql.NullInt64
-	var tid, tAgency, tPerson, tLoc, tPurpose sql.NullString
-	var tAt sql.NullInt64
-	var cid, cAgency, cPurpose sql.NullString
-	var cDue, cAt sql.NullInt64
-	var dMethod sql.NullString
-	var dDeadline sql.NullInt64
-	err := rows.Scan(&x.ExhibitID, &x.CaseID, &x.SeizureID, &x.ParentID, &x.Label, &x.Reference, &x.Description, &x.Category,
-		&x.PresumedSubstance, &x.IdentifiedSubstance, &x.UnitCount, &registered, &x.Status, &x.Custodian.Agency, &x.Custodian.Person,
+// exhibitScanner reads rows of exhibitColumns. It keeps its holders and
+// destination list from row to row: a page scans many rows, and a fresh
+// set of holders per row was most of a list's allocations.
+type exhibitScanner struct {
+	x                             ExhibitCustody
+	registered, updated           int64
+	gross, net, tare, unc, weighd sql.NullInt64
+	tid, tAgency, tPerson, tLoc   sql.NullString
+	tPurpose                      sql.NullString
+	tAt                           sql.NullInt64
+	cid, cAgency, cPurpose        sql.NullString
+	cDue, cAt                     sql.NullInt64
+	dMethod                       sql.NullString
+	dDeadline                     sql.NullInt64
+	dest                          []any
+}
+
+func newExhibitScanner() *exhibitScanner {
+	s := &exhibitScanner{}
+	x := &s.x
+	s.dest = []any{&x.ExhibitID, &x.CaseID, &x.SeizureID, &x.ParentID, &x.Label, &x.Reference, &x.Description, &x.Category,
+		&x.PresumedSubstance, &x.IdentifiedSubstance, &x.UnitCount, &s.registered, &x.Status, &x.Custodian.Agency, &x.Custodian.Person,
 		&x.Custodian.Location, &x.Seal, &x.SealState, &x.Flags.SealBroken, &x.Flags.Missing, &x.Flags.Hold, &x.OpenDiscrepancies,
-		&gross, &net, &tare, &unc, &weighed, &x.Weights.SubsampledMg,
-		&tid, &tAgency, &tPerson, &tLoc, &tPurpose, &tAt,
-		&cid, &cAgency, &cPurpose, &cDue, &cAt,
-		&dMethod, &dDeadline, &x.Revision, &updated, &x.Position)
-	if err != nil {
-		return x, err
+		&s.gross, &s.net, &s.tare, &s.unc, &s.weighd, &x.Weights.SubsampledMg,
+		&s.tid, &s.tAgency, &s.tPerson, &s.tLoc, &s.tPurpose, &s.tAt,
+		&s.cid, &s.cAgency, &s.cPurpose, &s.cDue, &s.cAt,
+		&s.dMethod, &s.dDeadline, &x.Revision, &s.updated, &x.Position}
+	return s
+}
+
+func scanExhibit(rows interface{ Scan(...any) error }, now time.Time) (ExhibitCustody, error) {
+	return newExhibitScanner().scan(rows, now)
+}
+
+func (s *exhibitScanner) scan(rows interface{ Scan(...any) error }, now time.Time) (ExhibitCustody, error) {
+	s.x = ExhibitCustody{}
+	if err := rows.Scan(s.dest...); err != nil {
+		return ExhibitCustody{}, err
 	}
-	x.RegisteredAt, x.UpdatedAt = fromNanos(registered), fromNanos(updated)
+	x := s.x
+	x.RegisteredAt, x.UpdatedAt = fromNanos(s.registered), fromNanos(s.updated)
 	x.Flags.Discrepancy = x.OpenDiscrepancies > 0
 	ptr := func(n sql.NullInt64) *int64 {
 		if !n.Valid {
@@ -134,20 +154,20 @@ func scanExhibit(rows interface{ Scan(...any) error }, now time.Time) (ExhibitCu
 		}
 		return &n.Int64
 	}
-	x.Weights.GrossMg, x.Weights.NetMg, x.Weights.TareMg, x.Weights.UncertaintyMg = ptr(gross), ptr(net), ptr(tare), ptr(unc)
-	x.Weights.WeighedAt = nullTime(weighed)
-	if tid.Valid {
-		x.PendingTransfer = &PendingTransfer{TransferID: tid.String, From: x.Custodian,
-			To:      Party{Agency: tAgency.String, Person: tPerson.String, Location: tLoc.String},
-			Purpose: tPurpose.String, OfferedAt: fromNanos(tAt.Int64)}
+	x.Weights.GrossMg, x.Weights.NetMg, x.Weights.TareMg, x.Weights.UncertaintyMg = ptr(s.gross), ptr(s.net), ptr(s.tare), ptr(s.unc)
+	x.Weights.WeighedAt = nullTime(s.weighd)
+	if s.tid.Valid {
+		x.PendingTransfer = &PendingTransfer{TransferID: s.tid.String, From: x.Custodian,
+			To:      Party{Agency: s.tAgency.String, Person: s.tPerson.String, Location: s.tLoc.String},
+			Purpose: s.tPurpose.String, OfferedAt: fromNanos(s.tAt.Int64)}
 	}
-	if cid.Valid {
-		x.Checkout = &Checkout{CheckoutID: cid.String, ToAgency: cAgency.String, Purpose: cPurpose.String,
-			DueAt: fromNanos(cDue.Int64), CheckedOutAt: fromNanos(cAt.Int64)}
+	if s.cid.Valid {
+		x.Checkout = &Checkout{CheckoutID: s.cid.String, ToAgency: s.cAgency.String, Purpose: s.cPurpose.String,
+			DueAt: fromNanos(s.cDue.Int64), CheckedOutAt: fromNanos(s.cAt.Int64)}
 		x.Flags.Overdue = now.After(x.Checkout.DueAt)
 	}
-	if dMethod.Valid {
-		x.Disposal = &Disposal{Method: dMethod.String, ChallengeDeadline: fromNanos(dDeadline.Int64)}
+	if s.dMethod.Valid {
+		x.Disposal = &Disposal{Method: s.dMethod.String, ChallengeDeadline: fromNanos(s.dDeadline.Int64)}
 	}
 	return x, nil
 }
@@ -290,8 +310,10 @@ func (m *ReadModels) listExhibits(ctx context.Context, view, agency string, wher
 			return err
 		}
 		defer rows.Close()
+		sc := newExhibitScanner()
+		out.Items = make([]ExhibitCustody, 0, min(limit+1, 64))
 		for rows.Next() {
-			x, err := scanExhibit(rows, now)
+			x, err := sc.scan(rows, now)
 			if err != nil {
 				return err
 			}
