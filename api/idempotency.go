@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"sync"
 	"time"
 )
@@ -220,14 +221,23 @@ func (i *idempotency) do(ctx context.Context, scope, key string, digest [32]byte
 	if err != nil {
 		return err
 	}
-	b, err := json.Marshal(res)
-	if err != nil {
-		return fmt.Errorf("api: idempotency: encode response: %w", err)
+	b, ok := appendFast(nil, res)
+	if !ok {
+		if b, err = json.Marshal(res); err != nil {
+			return fmt.Errorf("api: idempotency: encode response: %w", err)
+		}
 	}
 	r := idemRecord{scope: scope, key: key, digest: digest, response: b, at: now}
 	i.mu.Lock()
 	i.pending[id] = r
 	i.mu.Unlock()
 	i.queue <- r
+	// The first answer is the result itself, not its stored copy decoded
+	// back: the copy encodes to the same bytes (see TestFastJSON for the
+	// command result), so a retry answers what the first call did.
+	if rv, pv := reflect.ValueOf(res), reflect.ValueOf(out); pv.Kind() == reflect.Pointer && rv.Type() == pv.Type().Elem() {
+		pv.Elem().Set(rv)
+		return nil
+	}
 	return json.Unmarshal(b, out)
 }

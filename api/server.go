@@ -161,6 +161,8 @@ func apiConfig(version string) huma.Config {
 	cfg.Components.Schemas = huma.NewMapRegistry("#/components/schemas/", schemaName)
 	// No $schema links in responses: they cost time and bytes on every call.
 	cfg.CreateHooks = nil
+	// The hottest bodies are written by hand (see jsonFormat).
+	cfg.Formats = map[string]huma.Format{"application/json": jsonFormat, "json": jsonFormat}
 	cfg.Info.Description = "Chain of custody of drug seizure exhibits: cases, seizures, exhibits, transfers, " +
 		"lab results, disposal, and the integrity proofs a court checks offline. " +
 		"Errors are RFC 9457 problem details; every POST takes an Idempotency-Key."
