@@ -440,6 +440,8 @@ func TestAuthzMatrix(t *testing.T) {
 			t.Run(r.op, func(t *testing.T) { m.readRow(t, r, rd) })
 		}
 	}
+	t.Run("revoked-holder", m.revokedHolder)
+	t.Run("cross-case", m.crossCase)
 	t.Run("foreign-answers-indistinguishable-from-absent", func(t *testing.T) {
 		for _, r := range rows {
 			for diff, roles := range m.ghosts[r.op] {
@@ -785,3 +787,63 @@ var mxReads = map[string]*mxRead{
 }
 
 func (m *matrix) minPos() string { return fmt.Sprintf("?min_position=%d", m.pos.Load()) }
+
+// revokedHolder: DOMAIN.md, "Who acts": a custodian agency whose share was
+// revoked may still hand back what it holds (offer a transfer to a
+// participant); AddAnnotation is open to a participant or holding
+// agency; and it no longer sees the case (API.md: 404).
+func (m *matrix) revokedHolder(t *testing.T) {
+	res := m.run(t, "own-officer", "open-case", map[string]any{"reference": "MX-REVOKED-REF", "country": "MA", "legal_framework": "customs"})
+	c2 := res.Created[0].ID.String()
+	m.markers = append(m.markers, c2)
+	m.run(t, "own-magistrate", "share-case", map[string]any{"case_id": c2, "agency": mxRevoked, "country": "FR", "legal_basis": "EIM-MX-0002"})
+	body := m.seizure(c2, "own-officer", mxOwn, "PV-MX-REVOKED", 1, true)
+	x := exhibitsOf(m.run(t, "own-officer", "record-seizure", body))[0]
+	seal := body["exhibits"].([]map[string]any)[0]["seal_number"]
+	off := m.run(t, "own-custodian", "offer-transfer", map[string]any{"exhibit_id": x, "to": map[string]any{"agency": mxRevoked},
+		"purpose": "analysis", "authority_ref": "EIM-MX-0002"})
+	m.run(t, "revoked-officer", "accept-transfer", map[string]any{"exhibit_id": x,
+		"transfer_id": payloadOf(t, off, "TransferOffered")["transfer_id"], "seal": map[string]any{"number": seal, "condition": "intact"}})
+	m.run(t, "own-magistrate", "revoke-case-sharing", map[string]any{"case_id": c2, "agency": mxRevoked, "reason": "analysis cancelled"})
+	for _, tc := range []struct {
+		op, method, path string
+		body             any
+		want, why        string
+	}{
+		{"add-annotation", "POST", "/v1/commands/add-annotation", map[string]any{"exhibit_id": x, "kind": "note", "text": "held since the revocation"},
+			"ok", "AddAnnotation: any role but admin, of a participant or holding agency"},
+		{"offer-transfer", "POST", "/v1/commands/offer-transfer", map[string]any{"exhibit_id": x, "to": map[string]any{"agency": mxOwn},
+			"purpose": "hand back", "authority_ref": "EIM-MX-0002"}, "ok", "a custodian agency whose share was revoked may still hand back what it holds"},
+		{"get-exhibit", "GET", "/v1/exhibits/" + x + m.minPos(), nil, "404", "only participants see a case"},
+		{"get-case", "GET", "/v1/cases/" + c2 + m.minPos(), nil, "404", "only participants see a case"},
+	} {
+		r := m.call(t, "revoked-officer", tc.method, tc.path, tc.body, "Idempotency-Key", key())
+		if !accepts(tc.want, r.Status) {
+			t.Errorf("DOCS %s by the officer of a custodian agency whose share was revoked: want %s (docs/DOMAIN.md: %s), got %d: %.300s",
+				tc.op, tc.want, tc.why, r.Status, r.Body)
+		}
+	}
+}
+
+// crossCase: a foreign agency naming its own case next to this case's
+// exhibit or attachment gets nothing.
+func (m *matrix) crossCase(t *testing.T) {
+	res := m.run(t, "foreign-magistrate", "open-case", map[string]any{"reference": "ES-OWN-CASE", "country": "ES", "legal_framework": "customs"})
+	mine := res.Created[0].ID.String()
+	for _, tc := range []struct {
+		user, method, path string
+		body               any
+	}{
+		{"foreign-magistrate", "POST", "/v1/commands/place-hold", map[string]any{"case_id": mine, "exhibit_id": m.readEx[0], "reason": "mine"}},
+		{"foreign-magistrate", "POST", "/v1/commands/release-hold", map[string]any{"case_id": mine, "exhibit_id": m.readEx[0], "hold_id": uuid.NewString(), "reason": "mine"}},
+		{"foreign-officer", "POST", "/v1/commands/record-seizure", m.seizure(m.readCase, "foreign-officer", mxForeign, "PV-ES-1", 1, false)},
+		{"foreign-officer", "GET", "/v1/cases/" + mine + "/attachments/" + m.attSHA, nil},
+		{"foreign-officer", "GET", "/v1/exhibits?case_id=" + mine + "&seizure_id=" + m.readSeizure, nil},
+	} {
+		r := m.call(t, tc.user, tc.method, tc.path, tc.body, "Idempotency-Key", key())
+		m.noTrace(t, tc.method+" "+tc.path+" as "+tc.user, r.Body)
+		if r.Status != http.StatusNotFound && !(tc.method == "GET" && r.Status == 200) {
+			t.Errorf("CROSS-CASE %s %s as %s: want 404, got %d: %.300s", tc.method, tc.path, tc.user, r.Status, r.Body)
+		}
+	}
+}
