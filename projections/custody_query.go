@@ -179,7 +179,7 @@ func (s *exhibitScanner) scan(rows interface{ Scan(...any) error }, now time.Tim
 // with ErrNotFound.
 func (m *ReadModels) Custody(ctx context.Context, agency string, exhibitID uuid.UUID, now time.Time, minPosition *uint64) (ExhibitCustody, error) {
 	var x ExhibitCustody
-	err := m.read(ctx, "custody", agency, "custody", &Page{MinPosition: minPosition}, func(q *reader) error {
+	err := m.readOne(ctx, "custody", agency, "custody", &Page{MinPosition: minPosition}, func(q *reader) error {
 		row := q.queryRow(`SELECT `+exhibitColumns+exhibitFrom+` WHERE e.exhibit_id = ? AND e.recorded AND `+visible("e"),
 			exhibitID.String(), agency)
 		var err error
@@ -304,7 +304,7 @@ func (m *ReadModels) listExhibits(ctx context.Context, view, agency string, wher
 	args = append(args, agency)
 	sqlWhere, sqlArgs := renumber(where, args)
 	lim, sqlArgs := limitClause(sqlArgs, limit+1)
-	err = m.read(ctx, view, agency, "custody", &page, func(q *reader) error {
+	err = m.readOne(ctx, view, agency, "custody", &page, func(q *reader) error {
 		rows, err := q.query(`SELECT `+exhibitColumns+exhibitFrom+` WHERE `+sqlWhere+` ORDER BY e.exhibit_id`+lim, sqlArgs...)
 		if err != nil {
 			return err

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -22,6 +23,9 @@ type ReadModels struct {
 	db     *DB
 	runner *Runner
 	stmts  stmtCache
+	// active caches each projection's active tables for readOne.
+	activeMu sync.RWMutex
+	active   map[string]Tables
 	// WaitTimeout bounds a Page.MinPosition wait (default DefaultWaitTimeout).
 	WaitTimeout time.Duration
 }
@@ -52,13 +56,82 @@ func (m *ReadModels) read(ctx context.Context, op, agency, projection string, pa
 			return fmt.Errorf("projections: %s: %w", op, err)
 		}
 	}
-	q := &reader{ctx: ctx, stmts: &m.stmts}
+	q := &reader{ctx: ctx, stmts: &m.stmts, db: m.db.r}
 	err := m.readTx(ctx, op, projection, q, fn)
 	// Statements met for the first time are prepared now, once the
 	// transaction has given its connection back: preparing on the pool
 	// while holding one of its connections could wait forever.
 	m.stmts.prepare(ctx, m.db.r, q.misses)
 	return err
+}
+
+// readOne is read for fn that runs exactly one statement: a statement is
+// its own snapshot, so it runs without BEGIN and ROLLBACK and without
+// reading the registry, on the tables the registry named last time. A
+// swap drops the tables it replaces in the transaction that updates the
+// registry, so a statement on replaced tables fails rather than reading
+// stale rows; on any failure the registry is read again and, if the tables
+// changed, fn runs once more on the new ones (fn must start its results
+// afresh on each call).
+func (m *ReadModels) readOne(ctx context.Context, op, agency, projection string, page *Page, fn func(q *reader) error) error {
+	if agency == "" {
+		return fmt.Errorf("projections: %s: %w", op, ErrNoAgency)
+	}
+	if page != nil && page.MinPosition != nil {
+		if err := m.WaitFor(ctx, *page.MinPosition, m.WaitTimeout); err != nil {
+			return fmt.Errorf("projections: %s: %w", op, err)
+		}
+	}
+	m.activeMu.RLock()
+	t, ok := m.active[projection]
+	m.activeMu.RUnlock()
+	q := &reader{ctx: ctx, stmts: &m.stmts, db: m.db.r}
+	var err error
+	if !ok {
+		if t, err = m.activeTables(ctx, op, projection, q); err != nil {
+			m.stmts.prepare(ctx, m.db.r, q.misses)
+			return err
+		}
+	}
+	q.t = t
+	err = fn(q)
+	if err != nil && !isAnswer(err) {
+		if now, terr := m.activeTables(ctx, op, projection, q); terr == nil && now != t {
+			q.t = now
+			err = fn(q)
+		}
+	}
+	m.stmts.prepare(ctx, m.db.r, q.misses)
+	if err != nil && !isAnswer(err) {
+		return fmt.Errorf("projections: %s: %w", op, err)
+	}
+	return err
+}
+
+// isAnswer: errors that are the query's answer, not a failure.
+func isAnswer(err error) bool {
+	return errors.Is(err, ErrBadCursor) || errors.Is(err, ErrBadFilter) || errors.Is(err, ErrNotFound)
+}
+
+// activeTables reads projection's active tables from the registry and
+// remembers them for readOne.
+func (m *ReadModels) activeTables(ctx context.Context, op, projection string, q *reader) (Tables, error) {
+	var version, gen int
+	err := q.queryRowRaw(`SELECT version, generation FROM projection_registry WHERE name = ?`, projection).Scan(&version, &gen)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Tables{}, fmt.Errorf("projections: %s: projection %s was never initialised", op, projection)
+	}
+	if err != nil {
+		return Tables{}, fmt.Errorf("projections: %s: %w", op, err)
+	}
+	t := tablesFor(version, gen)
+	m.activeMu.Lock()
+	if m.active == nil {
+		m.active = map[string]Tables{}
+	}
+	m.active[projection] = t
+	m.activeMu.Unlock()
+	return t, nil
 }
 
 func (m *ReadModels) readTx(ctx context.Context, op, projection string, q *reader, fn func(q *reader) error) error {
@@ -78,7 +151,7 @@ func (m *ReadModels) readTx(ctx context.Context, op, projection string, q *reade
 	}
 	q.t = tablesFor(version, gen)
 	if err := fn(q); err != nil {
-		if errors.Is(err, ErrBadCursor) || errors.Is(err, ErrBadFilter) || errors.Is(err, ErrNotFound) {
+		if isAnswer(err) {
 			return err
 		}
 		return fmt.Errorf("projections: %s: %w", op, err)
@@ -93,7 +166,8 @@ var ErrNotFound = errors.New("projections: not found")
 
 type reader struct {
 	ctx    context.Context
-	tx     *sql.Tx
+	tx     *sql.Tx // nil: statements run on db, each on its own (readOne)
+	db     *sql.DB
 	t      Tables
 	stmts  *stmtCache
 	misses []string // statements not yet prepared, see stmtCache
@@ -110,18 +184,34 @@ func (q *reader) queryRow(query string, args ...any) *sql.Row {
 // queryRaw runs a statement whose table names are already expanded, on the
 // transaction's connection, prepared once per connection.
 func (q *reader) queryRaw(text string, args ...any) (*sql.Rows, error) {
-	if st := q.stmts.get(text); st != nil {
+	st := q.stmts.get(text)
+	if st == nil {
+		q.misses = append(q.misses, text)
+	}
+	switch {
+	case q.tx == nil && st != nil:
+		return st.QueryContext(q.ctx, args...)
+	case q.tx == nil:
+		return q.db.QueryContext(q.ctx, text, args...)
+	case st != nil:
 		return q.tx.StmtContext(q.ctx, st).QueryContext(q.ctx, args...)
 	}
-	q.misses = append(q.misses, text)
 	return q.tx.QueryContext(q.ctx, text, args...)
 }
 
 func (q *reader) queryRowRaw(text string, args ...any) *sql.Row {
-	if st := q.stmts.get(text); st != nil {
+	st := q.stmts.get(text)
+	if st == nil {
+		q.misses = append(q.misses, text)
+	}
+	switch {
+	case q.tx == nil && st != nil:
+		return st.QueryRowContext(q.ctx, args...)
+	case q.tx == nil:
+		return q.db.QueryRowContext(q.ctx, text, args...)
+	case st != nil:
 		return q.tx.StmtContext(q.ctx, st).QueryRowContext(q.ctx, args...)
 	}
-	q.misses = append(q.misses, text)
 	return q.tx.QueryRowContext(q.ctx, text, args...)
 }
 
