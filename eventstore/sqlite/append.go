@@ -43,8 +43,8 @@ func (r *request) size() int {
 
 // Append writes events to the end of stream if its revision matches
 // expected (see eventstore.Store). The call returns once the events are
-// durable (the transaction holding them is committed with synchronous=FULL)
-// or the append was refused.
+// durable (the transaction holding them is committed and the WAL fsynced
+// after the commit) or the append was refused.
 //
 // A cancelled ctx returns ctx.Err() and writes nothing if the writer has not
 // taken the append yet; once taken, Append waits for the true outcome.
@@ -53,6 +53,9 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 		return eventstore.AppendResult{}, err
 	}
 	if err := ctx.Err(); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	if err := s.y.failed(); err != nil {
 		return eventstore.AppendResult{}, err
 	}
 	r := &request{ctx: ctx, stream: stream, expected: expected, events: events, resp: make(chan outcome, 1)}

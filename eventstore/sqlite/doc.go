@@ -5,8 +5,15 @@
 //
 // # File
 //
-// One file in WAL mode, written with synchronous=FULL: an append is
-// acknowledged only after the transaction holding it is fsynced. The file
+// One file in WAL mode. An append is acknowledged only after the WAL
+// frames of the transaction holding it are fsynced: the durability of
+// synchronous=FULL. The writer's connection commits with
+// synchronous=NORMAL and a syncer goroutine issues the fsync (fdatasync on
+// Linux) of the WAL file after each commit, so that the writer stages and
+// writes the next group while the disk flushes the previous one; callers,
+// readers, subscribers and the Merkle size (TreeSize) see a group only once
+// its fsync has returned. A failed fsync fails the appends it covered and
+// every later append with ErrSyncFailed until the store is reopened. The file
 // carries PRAGMA application_id 0x5343454C ("SCEL") and PRAGMA user_version
 // SchemaVersion; Open refuses any other SQLite file (ErrNotStore) and a newer
 // schema (ErrNewerSchema), and changes nothing in a file it refuses.
@@ -40,7 +47,7 @@
 // payload; when the queue
 // runs dry it yields once so that the callers it just answered can join) and
 // writes them in one BEGIN IMMEDIATE transaction — a group commit: while one
-// group is being fsynced, the next one queues up. Within the transaction,
+// group is being fsynced, the next one is staged and written. Within the transaction,
 // each append is decided on its own, in queue order, against the state the
 // transaction sees (the file plus the appends staged before it):
 //
@@ -61,7 +68,8 @@
 //
 // A refused append writes nothing and does not disturb its neighbours. The
 // group is committed; only then do the border and the head cache take the
-// new state, the committed size advance and the callers get their results.
+// new state; once the syncer's fsync covering the commit returns, the
+// visible size advances and the callers get their results.
 // If the transaction itself fails (an I/O error, say), nothing of the group
 // is kept and each append is retried in a transaction of its own. Insert
 // order is commit order, so positions are dense and a reader never sees a

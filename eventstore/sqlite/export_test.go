@@ -1,5 +1,7 @@
 package sqlite
 
+import "os"
+
 // SetGroupHook makes the writer call f with the size of each group of
 // appends before deciding it. Call it before the first append.
 func SetGroupHook(s *Store, f func(n int)) { s.w.groupHook = f }
@@ -20,3 +22,11 @@ func Buffered(sub any) int { return len(sub.(*subscription).buf) }
 
 // SubscriptionPage is the most events a subscription holds in memory.
 const SubscriptionPage = subscriptionPage
+
+// SetSync replaces the syncer's fsync of the WAL. Call it before the first
+// append.
+func SetSync(s *Store, f func(*os.File) error) {
+	s.y.mu.Lock()
+	defer s.y.mu.Unlock()
+	s.y.sync = f
+}

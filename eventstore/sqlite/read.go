@@ -50,6 +50,14 @@ func bounds(opts eventstore.ReadOptions) (from int64, empty bool) {
 	}
 }
 
+// visible is the end (exclusive) of the positions a read may return: the
+// durable size. Events the writer has committed but the syncer has not yet
+// fsynced stay hidden (see syncer.go).
+func (s *Store) visible() int64 {
+	// Sizes are counts of rows: they fit in an int64.
+	return int64(s.size.Load())
+}
+
 func (s *Store) readErr(op string, err error) error {
 	if s.isClosed() {
 		return eventstore.ErrClosed
@@ -74,21 +82,22 @@ func (s *Store) ReadStream(ctx context.Context, stream string, opts eventstore.R
 	}
 	op := "read stream " + stream
 	from, empty := bounds(opts)
+	visible := s.visible()
 	var evs []eventstore.RecordedEvent
 	if !empty {
-		q := `SELECT ` + eventColumns + ` FROM events WHERE stream = ? AND revision >= ? ORDER BY revision LIMIT ?`
+		q := `SELECT ` + eventColumns + ` FROM events WHERE stream = ? AND revision >= ? AND position < ? ORDER BY revision LIMIT ?`
 		if opts.Direction == eventstore.Backwards {
-			q = `SELECT ` + eventColumns + ` FROM events WHERE stream = ? AND revision <= ? ORDER BY revision DESC LIMIT ?`
+			q = `SELECT ` + eventColumns + ` FROM events WHERE stream = ? AND revision <= ? AND position < ? ORDER BY revision DESC LIMIT ?`
 		}
 		var err error
-		evs, err = s.query(ctx, q, stream, from, limit(opts.Count))
+		evs, err = s.query(ctx, q, stream, from, visible, limit(opts.Count))
 		if err != nil {
 			return nil, s.readErr(op, err)
 		}
 	}
 	if len(evs) == 0 {
 		var one int
-		err := s.rdb.QueryRowContext(ctx, `SELECT 1 FROM events WHERE stream = ? LIMIT 1`, stream).Scan(&one)
+		err := s.rdb.QueryRowContext(ctx, `SELECT 1 FROM events WHERE stream = ? AND position < ? LIMIT 1`, stream, visible).Scan(&one)
 		if err == sql.ErrNoRows {
 			return nil, fmt.Errorf("sqlite: %s: %w", op, eventstore.ErrStreamNotFound)
 		}
@@ -124,11 +133,11 @@ func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadOptions) ([]eve
 		return nil, nil
 	}
 	where, args := filterSQL(opts.Filter)
-	q := `SELECT ` + eventColumns + ` FROM events WHERE position >= ?` + where + ` ORDER BY position LIMIT ?`
+	q := `SELECT ` + eventColumns + ` FROM events WHERE position >= ? AND position < ?` + where + ` ORDER BY position LIMIT ?`
 	if opts.Direction == eventstore.Backwards {
-		q = `SELECT ` + eventColumns + ` FROM events WHERE position <= ?` + where + ` ORDER BY position DESC LIMIT ?`
+		q = `SELECT ` + eventColumns + ` FROM events WHERE position <= ? AND position < ?` + where + ` ORDER BY position DESC LIMIT ?`
 	}
-	args = append([]any{from}, append(args, limit(opts.Count))...)
+	args = append([]any{from, s.visible()}, append(args, limit(opts.Count))...)
 	evs, err := s.query(ctx, q, args...)
 	if err != nil {
 		return nil, s.readErr("read all", err)

@@ -63,8 +63,9 @@ type Store struct {
 	wdone  chan struct{} // closed when the writer goroutine has returned
 
 	w *writer
+	y *syncer
 
-	size atomic.Uint64 // committed tree size = number of events
+	size atomic.Uint64 // durable tree size = number of events readers may see
 
 	nmu    sync.Mutex
 	notify chan struct{} // closed and replaced after every commit
@@ -126,7 +127,17 @@ func open(ctx context.Context, path, key string, opts Options) (*Store, error) {
 		s.closeDBs()
 		return nil, err
 	}
-	if err := s.w.start(s.reqs, s.wdone); err != nil {
+	y, err := newSyncer(s)
+	if err != nil {
+		s.closeDBs()
+		return nil, err
+	}
+	s.y = y
+	go y.run()
+	if err := s.w.start(s.reqs, s.wdone, y.jobs); err != nil {
+		close(y.jobs)
+		<-y.done
+		_ = y.close()
 		s.closeDBs()
 		return nil, err
 	}
@@ -149,7 +160,9 @@ func (s *Store) open(ctx context.Context) error {
 	var err error
 	s.wdb, err = sql.Open("sqlite", dsn(s.path,
 		"_pragma", "busy_timeout(10000)",
-		"_pragma", "synchronous(FULL)",
+		// The syncer fsyncs the WAL before any commit is acknowledged or
+		// visible (see syncer.go): COMMIT itself need not wait for the disk.
+		"_pragma", "synchronous(NORMAL)",
 		"_pragma", "cache_size(-65536)",
 		"_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", writerAutoCheckpoint),
 	))
@@ -235,11 +248,15 @@ func (s *Store) close() error {
 	close(s.reqs)
 	close(s.done)
 	s.mu.Unlock()
-	<-s.wdone
+	<-s.wdone // the writer closes the syncer's queue when it returns
+	<-s.y.done
 	if s.cpdone != nil {
 		<-s.cpdone
 	}
 	var errs []error
+	if err := s.y.close(); err != nil {
+		errs = append(errs, err)
+	}
 	if s.cdb != nil {
 		if err := s.cdb.Close(); err != nil {
 			errs = append(errs, err)
@@ -269,7 +286,7 @@ func (s *Store) isClosed() bool {
 	}
 }
 
-// committed is called by the writer after each successful commit.
+// committed is called by the syncer once a committed size is durable.
 func (s *Store) committed(size uint64) {
 	s.size.Store(size)
 	s.nmu.Lock()
@@ -278,15 +295,15 @@ func (s *Store) committed(size uint64) {
 	s.nmu.Unlock()
 }
 
-// waitChan returns a channel closed at the next commit.
+// waitChan returns a channel closed when the next commit is durable.
 func (s *Store) waitChan() <-chan struct{} {
 	s.nmu.Lock()
 	defer s.nmu.Unlock()
 	return s.notify
 }
 
-// TreeSize returns the number of events committed, which is the size of the
-// Merkle tree over the global order.
+// TreeSize returns the number of events committed and durable, which is the
+// size of the Merkle tree over the global order that readers may see.
 func (s *Store) TreeSize(ctx context.Context) (uint64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err

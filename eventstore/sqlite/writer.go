@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -37,6 +38,7 @@ type writer struct {
 	byID, headOf                   *rawStmt
 	insEvent, insNode, insNodes    *rawStmt
 	nodeArgs                       []driver.Value // (id, hash) pairs not yet inserted
+	synced                         chan<- syncJob // committed groups, for the syncer to fsync and answer
 	row                            []driver.Value // scratch for lookups
 
 	// groupHook, if set (by tests, before the first append), is called with
@@ -72,10 +74,12 @@ func newWriter(ctx context.Context, s *Store, conn *sql.Conn) (*writer, error) {
 
 // start runs the writer goroutine, which holds the driver connection (sql.Conn.Raw)
 // until reqs is closed, and waits until its statements are prepared.
-func (w *writer) start(reqs <-chan *request, done chan<- struct{}) error {
+func (w *writer) start(reqs <-chan *request, done chan<- struct{}, synced chan<- syncJob) error {
 	ready := make(chan error, 1)
+	w.synced = synced
 	go func() {
 		defer close(done)
+		defer close(synced)
 		prepared := false
 		err := w.conn.Raw(func(dc any) error {
 			if err := w.prepare(dc); err != nil {
@@ -293,14 +297,14 @@ func (w *writer) tryGroup(reqs []*request) error {
 		w.abort()
 		return fmt.Errorf("sqlite: append: commit: %w", err)
 	}
+	wrote := tree.Size() != w.tree.Size()
 	w.tree = tree
 	for stream, h := range w.staged {
 		w.cacheHead(stream, h)
 	}
-	w.s.committed(tree.Size())
-	for i, r := range reqs {
-		r.reply(w.outcomes[i])
-	}
+	// reqs is the caller's own slice; the outcomes are reused by the next
+	// group.
+	w.synced <- syncJob{size: tree.Size(), wrote: wrote, reqs: reqs, outs: slices.Clone(w.outcomes)}
 	return nil
 }
 
