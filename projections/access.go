@@ -34,8 +34,12 @@ func participantsSchema() []string {
 			role    TEXT NOT NULL,
 			PRIMARY KEY (case_id, agency)
 		) WITHOUT ROWID, STRICT`,
-		`CREATE INDEX {participants}_by_agency ON {participants}(agency, case_id)`,
 	}
+}
+
+// participantsIndexes are the query indexes of {participants}.
+func participantsIndexes() []string {
+	return []string{`CREATE INDEX {participants}_by_agency ON {participants}(agency, case_id)`}
 }
 
 // applyAccess keeps {participants} up to date. It reports whether ev was

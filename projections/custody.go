@@ -65,7 +65,6 @@ func (Custody) Schema() []string {
 			recording_agency  TEXT NOT NULL,
 			exhibit_count     INTEGER NOT NULL
 		) WITHOUT ROWID, STRICT`,
-		`CREATE INDEX {seizures}_by_case ON {seizures}(case_id, seized_at, seizure_id)`,
 		`CREATE TABLE {exhibits} (
 			exhibit_id        TEXT PRIMARY KEY,
 			case_id           TEXT NOT NULL,
@@ -114,13 +113,6 @@ func (Custody) Schema() []string {
 			updated_at        INTEGER NOT NULL,
 			position          INTEGER NOT NULL
 		) WITHOUT ROWID, STRICT`,
-		`CREATE INDEX {exhibits}_by_case ON {exhibits}(case_id, label, exhibit_id)`,
-		`CREATE INDEX {exhibits}_by_seizure ON {exhibits}(seizure_id, label, exhibit_id)`,
-		`CREATE INDEX {exhibits}_by_custodian ON {exhibits}(custodian_agency, exhibit_id)`,
-		`CREATE INDEX {exhibits}_by_person ON {exhibits}(custodian_agency, custodian_person, exhibit_id) WHERE custodian_person != ''`,
-		`CREATE INDEX {exhibits}_by_location ON {exhibits}(custodian_agency, location, exhibit_id) WHERE location != ''`,
-		`CREATE INDEX {exhibits}_transfers ON {exhibits}(transfer_to_agency, exhibit_id) WHERE transfer_id IS NOT NULL`,
-		`CREATE INDEX {exhibits}_checkouts ON {exhibits}(checkout_due_at, exhibit_id) WHERE checkout_id IS NOT NULL`,
 		`CREATE TABLE {commits} (exhibit_id TEXT PRIMARY KEY) WITHOUT ROWID, STRICT`,
 		`CREATE TABLE {holds} (
 			hold_id    TEXT PRIMARY KEY,
@@ -143,7 +135,6 @@ func (Custody) Schema() []string {
 			resolved_at    INTEGER,
 			resolution     TEXT NOT NULL DEFAULT ''
 		) WITHOUT ROWID, STRICT`,
-		`CREATE INDEX {discrepancies}_open ON {discrepancies}(raised_at, discrepancy_id) WHERE resolved_at IS NULL`,
 		`CREATE INDEX {discrepancies}_by_exhibit ON {discrepancies}(exhibit_id)`,
 		`CREATE TABLE {lab_jobs} (
 			exhibit_id      TEXT NOT NULL,
@@ -159,8 +150,6 @@ func (Custody) Schema() []string {
 			purity_bp       INTEGER,
 			PRIMARY KEY (exhibit_id, lab, seq)
 		) WITHOUT ROWID, STRICT`,
-		`CREATE INDEX {lab_jobs}_open ON {lab_jobs}(lab, submitted_at) WHERE reported_at IS NULL`,
-		`CREATE INDEX {lab_jobs}_done ON {lab_jobs}(lab, reported_at) WHERE reported_at IS NOT NULL`,
 	)
 }
 
@@ -176,6 +165,24 @@ func (Custody) Interest(eventType string) Interest {
 		return Skip
 	}
 	return Payload
+}
+
+// QueryIndexes are the custody indexes Apply does not use: a rebuild
+// creates them once the rows are in.
+func (Custody) QueryIndexes() []string {
+	return append(participantsIndexes(),
+		`CREATE INDEX {seizures}_by_case ON {seizures}(case_id, seized_at, seizure_id)`,
+		`CREATE INDEX {exhibits}_by_case ON {exhibits}(case_id, label, exhibit_id)`,
+		`CREATE INDEX {exhibits}_by_seizure ON {exhibits}(seizure_id, label, exhibit_id)`,
+		`CREATE INDEX {exhibits}_by_custodian ON {exhibits}(custodian_agency, exhibit_id)`,
+		`CREATE INDEX {exhibits}_by_person ON {exhibits}(custodian_agency, custodian_person, exhibit_id) WHERE custodian_person != ''`,
+		`CREATE INDEX {exhibits}_by_location ON {exhibits}(custodian_agency, location, exhibit_id) WHERE location != ''`,
+		`CREATE INDEX {exhibits}_transfers ON {exhibits}(transfer_to_agency, exhibit_id) WHERE transfer_id IS NOT NULL`,
+		`CREATE INDEX {exhibits}_checkouts ON {exhibits}(checkout_due_at, exhibit_id) WHERE checkout_id IS NOT NULL`,
+		`CREATE INDEX {discrepancies}_open ON {discrepancies}(raised_at, discrepancy_id) WHERE resolved_at IS NULL`,
+		`CREATE INDEX {lab_jobs}_open ON {lab_jobs}(lab, submitted_at) WHERE reported_at IS NULL`,
+		`CREATE INDEX {lab_jobs}_done ON {lab_jobs}(lab, reported_at) WHERE reported_at IS NOT NULL`,
+	)
 }
 
 // Apply folds one event into the custody tables.

@@ -50,7 +50,6 @@ func (Feed) Schema() []string {
 			actor_agency TEXT NOT NULL,
 			actor_role   TEXT NOT NULL
 		) STRICT`,
-		`CREATE INDEX {feed}_by_case ON {feed}(case_id, seq)`,
 		`CREATE TABLE {feed_pending} (
 			position     INTEGER PRIMARY KEY,
 			event_id     TEXT NOT NULL,
@@ -133,6 +132,11 @@ func (b *feedBatch) isRecorded(tx *Tx, exhibit string) (bool, error) {
 	}
 	b.recorded[exhibit] = n > 0
 	return n > 0, nil
+}
+
+// QueryIndexes are the feed indexes Apply does not use.
+func (Feed) QueryIndexes() []string {
+	return append(participantsIndexes(), `CREATE INDEX {feed}_by_case ON {feed}(case_id, seq)`)
 }
 
 // Interest: the feed shows every domain event and reads the case of each

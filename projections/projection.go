@@ -31,6 +31,15 @@ type Projection interface {
 	Apply(tx *Tx, ev *Event) error
 }
 
+// Indexer is implemented by projections some of whose indexes serve only
+// queries, never Apply. QueryIndexes returns their DDL, table names in
+// braces as in Schema. Init creates them with the tables; a rebuild
+// creates them once it has loaded the rows, before the swap: one sort
+// costs less than keeping them up to date row by row.
+type Indexer interface {
+	QueryIndexes() []string
+}
+
 // Flusher is implemented by projections that keep rows in memory during a
 // batch (Tx.State) to write each row once per batch rather than once per
 // event: Flush runs after the batch's last event, in its transaction.

@@ -2,6 +2,7 @@ package projections
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -102,6 +103,9 @@ func (r *Runner) RebuildAll(ctx context.Context, names []string, progress Progre
 			return nil, err
 		}
 	}
+	if err := r.indexShadows(ctx, set); err != nil {
+		return nil, err
+	}
 	final, n, err := r.swap(ctx, set, pos)
 	if err != nil {
 		return nil, err
@@ -133,7 +137,7 @@ func (r *Runner) createShadows(ctx context.Context, projs []Projection) ([]shado
 	}
 	var set []shadow
 	for _, p := range projs {
-		row, ok := reg[p.Name()]
+		_, ok := reg[p.Name()]
 		if !ok {
 			return nil, fmt.Errorf("projections: rebuild %s: not in the registry: call Init first", p.Name())
 		}
@@ -144,9 +148,13 @@ func (r *Runner) createShadows(ctx context.Context, projs []Projection) ([]shado
 		if n > 0 {
 			return nil, fmt.Errorf("projections: rebuild %s: another rebuild is under way", p.Name())
 		}
-		s := shadow{p: p, gen: row.generation + 1}
+		gen, err := nextGeneration(ctx, tx)
+		if err != nil {
+			return nil, fmt.Errorf("projections: rebuild %s: %w", p.Name(), err)
+		}
+		s := shadow{p: p, gen: gen}
 		s.t = tablesFor(p.Version(), s.gen)
-		if err := createTables(ctx, tx, p, s.t); err != nil {
+		if err := createTables(ctx, tx, p, s.t, false); err != nil {
 			return nil, fmt.Errorf("projections: rebuild %s: %w", p.Name(), err)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO projection_shadow(name, version, generation, position) VALUES (?, ?, ?, -1)`,
@@ -286,34 +294,60 @@ func (r *Runner) catchUp(ctx context.Context, set []shadow, pos, head int64, pro
 }
 
 // applyShadows applies a page to every shadow generation of set and moves
-// their checkpoints, in one transaction. Nobody reads a shadow generation
-// and a crash discards it, so its commits need not reach the disk before
-// the swap's (synchronous=NORMAL; the swap commits with FULL, which
-// flushes everything before it).
+// their checkpoints, in one transaction.
 func (r *Runner) applyShadows(ctx context.Context, set []shadow, pos int64, batch []Event) error {
+	last := int64(batch[len(batch)-1].Position)
+	return r.shadowTx(ctx, func(tx *sql.Tx) error {
+		for _, s := range set {
+			if err := applyBatch(ctx, tx, s.p, s.t, pos, batch); err != nil {
+				return err
+			}
+			res, err := tx.ExecContext(ctx, `UPDATE projection_shadow SET position = ? WHERE name = ? AND generation = ?`, last, s.p.Name(), s.gen)
+			if err != nil {
+				return fmt.Errorf("projections: rebuild %s: write checkpoint: %w", s.p.Name(), err)
+			}
+			if n, _ := res.RowsAffected(); n != 1 {
+				return fmt.Errorf("projections: rebuild %s: the rebuild was discarded (did another process start?)", s.p.Name())
+			}
+		}
+		return nil
+	})
+}
+
+// indexShadows creates the query indexes of the shadow generations, one
+// transaction each, so that live batches can run in between.
+func (r *Runner) indexShadows(ctx context.Context, set []shadow) error {
+	for _, s := range set {
+		for _, ddl := range queryIndexes(s.p) {
+			if err := r.shadowTx(ctx, func(tx *sql.Tx) error {
+				_, err := tx.ExecContext(ctx, s.t.Expand(ddl))
+				return err
+			}); err != nil {
+				return fmt.Errorf("projections: rebuild %s: create index: %q: %w", s.p.Name(), s.t.Expand(ddl), err)
+			}
+		}
+	}
+	return nil
+}
+
+// shadowTx runs f in a write transaction on shadow tables. Nobody reads a
+// shadow generation and a crash discards it, so its commits need not
+// reach the disk before the swap's (synchronous=NORMAL; the swap commits
+// with FULL, which flushes everything before it).
+func (r *Runner) shadowTx(ctx context.Context, f func(tx *sql.Tx) error) error {
 	r.writeMu.Lock()
 	defer r.writeMu.Unlock()
 	if _, err := r.db.w.ExecContext(ctx, `PRAGMA synchronous = NORMAL`); err != nil {
-		return fmt.Errorf("projections: rebuild: %w", err)
+		return err
 	}
 	defer r.db.w.ExecContext(context.WithoutCancel(ctx), `PRAGMA synchronous = FULL`)
 	tx, err := r.db.w.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("projections: rebuild: %w", err)
+		return err
 	}
 	defer tx.Rollback()
-	last := int64(batch[len(batch)-1].Position)
-	for _, s := range set {
-		if err := applyBatch(ctx, tx, s.p, s.t, pos, batch); err != nil {
-			return err
-		}
-		res, err := tx.ExecContext(ctx, `UPDATE projection_shadow SET position = ? WHERE name = ? AND generation = ?`, last, s.p.Name(), s.gen)
-		if err != nil {
-			return fmt.Errorf("projections: rebuild %s: write checkpoint: %w", s.p.Name(), err)
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return fmt.Errorf("projections: rebuild %s: the rebuild was discarded (did another process start?)", s.p.Name())
-		}
+	if err := f(tx); err != nil {
+		return err
 	}
 	return tx.Commit()
 }
@@ -371,10 +405,12 @@ func (r *Runner) swap(ctx context.Context, set []shadow, pos int64) (int64, int6
 			s.p.Version(), s.gen, pos, name); err != nil {
 			return 0, 0, fmt.Errorf("projections: rebuild %s: swap: %w", name, err)
 		}
-		if err := dropOtherGenerations(ctx, tx, s.p, s.t); err != nil {
-			return 0, 0, fmt.Errorf("projections: rebuild %s: swap: %w", name, err)
-		}
 		moved[name] = pos
+	}
+	for _, s := range set { // once every registry row points at its new generation
+		if err := r.dropOtherGenerations(ctx, tx, s.p, s.t); err != nil {
+			return 0, 0, fmt.Errorf("projections: rebuild %s: swap: %w", s.p.Name(), err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, 0, fmt.Errorf("projections: rebuild: swap: commit: %w", err)

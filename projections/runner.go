@@ -123,8 +123,12 @@ func (r *Runner) Init(ctx context.Context) error {
 		row, ok := reg[p.Name()]
 		switch {
 		case !ok:
-			row = registryRow{version: p.Version(), generation: 1, position: -1}
-			if err := createTables(ctx, tx, p, tablesFor(row.version, row.generation)); err != nil {
+			gen, err := nextGeneration(ctx, tx)
+			if err != nil {
+				return fmt.Errorf("projections: init %s: %w", p.Name(), err)
+			}
+			row = registryRow{version: p.Version(), generation: gen, position: -1}
+			if err := createTables(ctx, tx, p, tablesFor(row.version, row.generation), true); err != nil {
 				return fmt.Errorf("projections: init %s: %w", p.Name(), err)
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO projection_registry(name, version, generation, position) VALUES (?, ?, ?, -1)`,
@@ -136,8 +140,12 @@ func (r *Runner) Init(ctx context.Context) error {
 			// store was restored): rebuild from zero.
 			r.opts.Logger.InfoContext(ctx, "projection rebuilt from zero", "projection", p.Name(),
 				"from_version", row.version, "to_version", p.Version(), "position", row.position, "store_head", head)
-			row = registryRow{version: p.Version(), generation: row.generation + 1, position: -1}
-			if err := createTables(ctx, tx, p, tablesFor(row.version, row.generation)); err != nil {
+			gen, err := nextGeneration(ctx, tx)
+			if err != nil {
+				return fmt.Errorf("projections: init %s: %w", p.Name(), err)
+			}
+			row = registryRow{version: p.Version(), generation: gen, position: -1}
+			if err := createTables(ctx, tx, p, tablesFor(row.version, row.generation), true); err != nil {
 				return fmt.Errorf("projections: init %s: %w", p.Name(), err)
 			}
 			if _, err := tx.ExecContext(ctx, `UPDATE projection_registry SET version = ?, generation = ?, position = -1 WHERE name = ?`,
@@ -145,7 +153,7 @@ func (r *Runner) Init(ctx context.Context) error {
 				return fmt.Errorf("projections: init %s: %w", p.Name(), err)
 			}
 		}
-		if err := dropOtherGenerations(ctx, tx, p, tablesFor(row.version, row.generation)); err != nil {
+		if err := r.dropOtherGenerations(ctx, tx, p, tablesFor(row.version, row.generation)); err != nil {
 			return fmt.Errorf("projections: init %s: %w", p.Name(), err)
 		}
 		reg[p.Name()] = row
@@ -162,7 +170,9 @@ func (r *Runner) Init(ctx context.Context) error {
 	return nil
 }
 
-func createTables(ctx context.Context, tx *sql.Tx, p Projection, t Tables) error {
+// createTables creates generation t of p's tables, and their query
+// indexes unless a rebuild will create them later (withIndexes false).
+func createTables(ctx context.Context, tx *sql.Tx, p Projection, t Tables, withIndexes bool) error {
 	for _, base := range p.Tables() {
 		if _, err := tx.ExecContext(ctx, `DROP TABLE IF EXISTS "`+t.Name(base)+`"`); err != nil {
 			return fmt.Errorf("drop %s: %w", t.Name(base), err)
@@ -173,11 +183,75 @@ func createTables(ctx context.Context, tx *sql.Tx, p Projection, t Tables) error
 			return fmt.Errorf("create tables: %q: %w", t.Expand(ddl), err)
 		}
 	}
+	if !withIndexes {
+		return nil
+	}
+	for _, ddl := range queryIndexes(p) {
+		if _, err := tx.ExecContext(ctx, t.Expand(ddl)); err != nil {
+			return fmt.Errorf("create index: %q: %w", t.Expand(ddl), err)
+		}
+	}
 	return nil
 }
 
-// dropOtherGenerations drops every table of p that is not keep's.
-func dropOtherGenerations(ctx context.Context, tx *sql.Tx, p Projection, keep Tables) error {
+func queryIndexes(p Projection) []string {
+	if ix, ok := p.(Indexer); ok {
+		return ix.QueryIndexes()
+	}
+	return nil
+}
+
+// nextGeneration numbers a new generation of a projection's tables: one
+// more than any generation in use or being rebuilt, whatever the
+// projection, so that a base table name two projections both have
+// ("participants") never names one table of both.
+func nextGeneration(ctx context.Context, tx *sql.Tx) (int, error) {
+	var g int
+	err := tx.QueryRowContext(ctx, `SELECT coalesce(max(g), 0) + 1 FROM (
+		SELECT max(generation) AS g FROM projection_registry UNION ALL SELECT max(generation) FROM projection_shadow)`).Scan(&g)
+	if err != nil {
+		return 0, fmt.Errorf("next generation: %w", err)
+	}
+	return g, nil
+}
+
+// inUseByOthers returns the table names of the generations other
+// projections use or are rebuilding: those of p's base names that another
+// projection shares are not p's to drop. A projection this runner does
+// not know is taken to have all of p's base names.
+func (r *Runner) inUseByOthers(ctx context.Context, tx *sql.Tx, p Projection) (map[string]bool, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT name, version, generation FROM projection_registry WHERE name != ?1
+		UNION ALL SELECT name, version, generation FROM projection_shadow WHERE name != ?1`, p.Name())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	used := map[string]bool{}
+	for rows.Next() {
+		var name string
+		var version, gen int
+		if err := rows.Scan(&name, &version, &gen); err != nil {
+			return nil, err
+		}
+		bases := p.Tables()
+		if q, ok := r.byName[name]; ok {
+			bases = q.Tables()
+		}
+		t := tablesFor(version, gen)
+		for _, b := range bases {
+			used[t.Name(b)] = true
+		}
+	}
+	return used, rows.Err()
+}
+
+// dropOtherGenerations drops every table of p that is not keep's and that
+// no other projection uses.
+func (r *Runner) dropOtherGenerations(ctx context.Context, tx *sql.Tx, p Projection, keep Tables) error {
+	used, err := r.inUseByOthers(ctx, tx, p)
+	if err != nil {
+		return err
+	}
 	for _, base := range p.Tables() {
 		rows, err := tx.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'table' AND name GLOB ? AND name != ?`,
 			base+"_v[0-9]*_g[0-9]*", keep.Name(base))
@@ -198,6 +272,9 @@ func dropOtherGenerations(ctx context.Context, tx *sql.Tx, p Projection, keep Ta
 			return err
 		}
 		for _, n := range names {
+			if used[n] {
+				continue
+			}
 			if _, err := tx.ExecContext(ctx, `DROP TABLE "`+n+`"`); err != nil {
 				return fmt.Errorf("drop %s: %w", n, err)
 			}

@@ -44,6 +44,12 @@ func (Stats) Schema() []string {
 			identified TEXT NOT NULL DEFAULT '',
 			net_mg     INTEGER
 		) WITHOUT ROWID, STRICT`,
+	)
+}
+
+// QueryIndexes are the statistics indexes Apply does not use.
+func (Stats) QueryIndexes() []string {
+	return append(participantsIndexes(),
 		`CREATE INDEX {stats_exhibits}_by_case ON {stats_exhibits}(case_id) WHERE recorded AND parent_id IS NULL`,
 		`CREATE INDEX {stats_exhibits}_by_seizure ON {stats_exhibits}(seizure_id)`,
 	)

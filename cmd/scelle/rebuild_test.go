@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -40,7 +41,7 @@ func TestRebuild_AllProjections(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
 	for _, name := range []string{"custody", "stats", "feed"} {
-		if !strings.Contains(out.String(), name+": generation 2, 1 events up to position 0") {
+		if !regexp.MustCompile(`(?m)^` + name + `: generation \d+, 1 events up to position 0 `).MatchString(out.String()) {
 			t.Errorf("output %q: want a line for %s", out.String(), name)
 		}
 	}
