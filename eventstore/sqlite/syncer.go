@@ -91,8 +91,8 @@ func (y *syncer) flush(jobs []syncJob) {
 	for _, j := range jobs {
 		wrote = wrote || j.wrote
 	}
-	var err error
-	if wrote {
+	err := y.failed()
+	if wrote && err == nil {
 		err = y.fsync()
 	}
 	if err != nil {
