@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"modernc.org/sqlite" // the pure Go SQLite driver, registered as "sqlite"
@@ -86,11 +87,72 @@ type Principal struct {
 func (p Principal) Has(role string) bool { return slices.Contains(p.Roles, role) }
 
 // AuthStore keeps agencies, users and hashed tokens in a SQLite file of the
-// data directory. `scelle admin` writes it; the server reads it on every
-// request, so revocation takes effect at once.
+// data directory. `scelle admin` writes it; the server checks it for
+// changes on every request (see authCache), so revocation takes effect at
+// once.
 type AuthStore struct {
-	db   *sql.DB
-	auth *sql.Stmt
+	db    *sql.DB
+	auth  *sql.Stmt
+	cache authCache
+}
+
+// authCache remembers resolved tokens while auth.db is unchanged, so that
+// a request costs one PRAGMA data_version instead of a join. The pragma,
+// read on one connection kept for it, changes whenever any other
+// connection commits (`scelle admin` in another process as much as this
+// store's own pool): the whole cache is then dropped, so revocations,
+// disabled users and role changes still take effect at once. Expiry is
+// checked on every use.
+type authCache struct {
+	mu      sync.Mutex
+	conn    *sql.Conn
+	version *sql.Stmt // PRAGMA data_version, on conn
+	seen    int64
+	tokens  map[[32]byte]cachedToken
+}
+
+type cachedToken struct {
+	p       Principal
+	expires int64
+}
+
+const maxCachedTokens = 4096
+
+// lookup returns the cached principal of token hash h, if auth.db has not
+// changed since it was cached, and the data version now.
+func (c *authCache) lookup(ctx context.Context, h [32]byte, now time.Time) (Principal, bool, int64, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var v int64
+	// Not cancellable: the pragma reads a header, and a cancellable
+	// context costs a watcher goroutine per call.
+	if err := c.version.QueryRowContext(context.WithoutCancel(ctx)).Scan(&v); err != nil {
+		return Principal{}, false, 0, err
+	}
+	if v != c.seen {
+		clear(c.tokens)
+		c.seen = v
+		return Principal{}, false, v, nil
+	}
+	t, ok := c.tokens[h]
+	if !ok || now.UnixNano() >= t.expires {
+		return Principal{}, false, v, nil
+	}
+	return t.p, true, v, nil
+}
+
+// remember caches a principal read at data version v, unless auth.db has
+// changed since.
+func (c *authCache) remember(h [32]byte, p Principal, expires, v int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if v != c.seen {
+		return
+	}
+	if len(c.tokens) >= maxCachedTokens {
+		clear(c.tokens)
+	}
+	c.tokens[h] = cachedToken{p: p, expires: expires}
 }
 
 const authSchema = `
@@ -136,7 +198,20 @@ func OpenAuthStore(ctx context.Context, path string) (*AuthStore, error) {
 		db.Close()
 		return nil, fmt.Errorf("api: open auth store: %w", err)
 	}
-	return &AuthStore{db: db, auth: st}, nil
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		st.Close()
+		db.Close()
+		return nil, fmt.Errorf("api: open auth store: %w", err)
+	}
+	version, err := conn.PrepareContext(ctx, `PRAGMA data_version`)
+	if err != nil {
+		conn.Close()
+		st.Close()
+		db.Close()
+		return nil, fmt.Errorf("api: open auth store: %w", err)
+	}
+	return &AuthStore{db: db, auth: st, cache: authCache{conn: conn, version: version, seen: -1, tokens: map[[32]byte]cachedToken{}}}, nil
 }
 
 // openSQLite opens a SQLite file in WAL mode with foreign keys and a busy
@@ -160,6 +235,8 @@ func openSQLite(ctx context.Context, path, synchronous string) (*sql.DB, error) 
 
 // Close closes the database.
 func (s *AuthStore) Close() error {
+	s.cache.version.Close()
+	s.cache.conn.Close()
 	s.auth.Close()
 	return s.db.Close()
 }
@@ -384,12 +461,18 @@ func (s *AuthStore) Authenticate(ctx context.Context, secret string, now time.Ti
 		return Principal{}, ErrUnauthenticated
 	}
 	h := sha256.Sum256([]byte(secret))
-	var p Principal
+	p, ok, version, err := s.cache.lookup(ctx, h, now)
+	if err != nil {
+		return Principal{}, fmt.Errorf("api: authenticate: %w", err)
+	}
+	if ok {
+		return p, nil
+	}
 	var roles string
 	var expires int64
 	var revoked sql.NullInt64
 	var disabled bool
-	err := s.auth.QueryRowContext(ctx, h[:]).
+	err = s.auth.QueryRowContext(ctx, h[:]).
 		Scan(&p.TokenID, &expires, &revoked, &p.User, &p.Name, &p.Agency, &roles, &disabled)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Principal{}, ErrUnauthenticated
@@ -401,6 +484,7 @@ func (s *AuthStore) Authenticate(ctx context.Context, secret string, now time.Ti
 		return Principal{}, ErrUnauthenticated
 	}
 	p.Roles = strings.Split(roles, ",")
+	s.cache.remember(h, p, expires, version)
 	return p, nil
 }
 
