@@ -23,6 +23,7 @@ type matrix struct {
 	e   *env
 	seq atomic.Int64
 	pos atomic.Uint64 // highest global position written
+	n   atomic.Int64  // requests sent
 
 	readCase, readSeizure, poolCase, attSHA string
 	readEx                                  []string
@@ -61,6 +62,7 @@ func (m *matrix) call(t *testing.T, user, method, path string, body any, headers
 		}
 		rd = bytes.NewReader(j)
 	}
+	m.n.Add(1)
 	req, err := http.NewRequest(method, m.e.http.URL+path, rd)
 	if err != nil {
 		t.Fatal(err)
@@ -384,12 +386,10 @@ var mxCommands = map[string]func(m *matrix, t *testing.T, c cell) map[string]any
 		return map[string]any{"exhibit_id": x, "report": m.report()}
 	},
 	"amend-report": func(m *matrix, t *testing.T, c cell) map[string]any {
-		var rid any
 		x := m.reusable(t, "amend", true, func(x string) {
 			m.receipt(t, x)
 			res := m.run(t, "own-analyst", "report-analysis", map[string]any{"exhibit_id": x, "report": m.report()})
-			rid = payloadOf(t, res, "AnalysisReported")["report_id"]
-			m.dedicated["amend-report-id"] = rid.(string)
+			m.dedicated["amend-report-id"] = payloadOf(t, res, "AnalysisReported")["report_id"].(string)
 		})
 		return map[string]any{"exhibit_id": x, "report_id": m.dedicated["amend-report-id"], "reason": "typo in the lab case number", "report": m.report()}
 	},

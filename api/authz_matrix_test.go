@@ -117,17 +117,17 @@ func ghost(s string) string {
 // compareGhost records a foreign answer about the case that differs from
 // the answer to the same request about things that do not exist: status,
 // problem type and detail (the request instance aside).
-func (m *matrix) compareGhost(op string, c cell, real, absent response) {
+func (m *matrix) compareGhost(op string, c cell, got, absent response) {
 	var pr, pa api.Problem
-	_ = json.Unmarshal(real.Body, &pr)
+	_ = json.Unmarshal(got.Body, &pr)
 	_ = json.Unmarshal(absent.Body, &pa)
-	if real.Status == absent.Status && pr.Type == pa.Type && pr.Detail == pa.Detail && pr.Rule == pa.Rule {
+	if got.Status == absent.Status && pr.Type == pa.Type && pr.Detail == pa.Detail && pr.Rule == pa.Rule {
 		return
 	}
 	if m.ghosts[op] == nil {
 		m.ghosts[op] = map[string][]string{}
 	}
-	diff := fmt.Sprintf("%d for the case, %d %q for absent IDs", real.Status, absent.Status, pa.Detail)
+	diff := fmt.Sprintf("%d for the case, %d %q for absent IDs", got.Status, absent.Status, pa.Detail)
 	m.ghosts[op][diff] = append(m.ghosts[op][diff], c.role)
 }
 
@@ -155,12 +155,19 @@ func TestAuthzMatrix(t *testing.T) {
 	if err := json.Unmarshal(raw, &doc); err != nil {
 		t.Fatal(err)
 	}
-	ops := map[string]bool{}
-	for _, methods := range doc.Paths {
+	ops, commands := map[string]bool{}, 0
+	for path, methods := range doc.Paths {
 		for _, op := range methods {
 			ops[op.OperationID] = len(op.Security) > 0
+			if strings.HasPrefix(path, "/v1/commands/") {
+				commands++
+				if mxCommands[op.OperationID] == nil {
+					t.Errorf("command %s has no body builder in mxCommands", op.OperationID)
+				}
+			}
 		}
 	}
+	t.Logf("%d operations, %d of them commands, × %d roles × %d relations", len(ops), commands, len(mxRoles), len(mxRelations))
 	byOp := map[string]mxRow{}
 	for _, r := range rows {
 		byOp[r.op] = r
@@ -168,7 +175,7 @@ func TestAuthzMatrix(t *testing.T) {
 			t.Errorf("authz-matrix.txt:%d: %s is not an operation of the OpenAPI document", r.line, r.op)
 		}
 		if mxCommands[r.op] == nil && mxReads[r.op] == nil {
-			t.Errorf("authz-matrix.txt:%d: %s has no request in authz_matrix_test.go", r.line, r.op)
+			t.Errorf("authz-matrix.txt:%d: %s has no request in authz_matrix_fixtures_test.go", r.line, r.op)
 		}
 	}
 	for op, secured := range ops {
@@ -198,6 +205,7 @@ func TestAuthzMatrix(t *testing.T) {
 			t.Run(r.op, func(t *testing.T) { m.readRow(t, r, rd) })
 		}
 	}
+	t.Cleanup(func() { t.Logf("%d requests", m.n.Load()) })
 	t.Run("terminal-exhibit", func(t *testing.T) { m.terminal(t, rows) })
 	t.Run("revoked-holder", m.revokedHolder)
 	t.Run("cross-case", m.crossCase)
