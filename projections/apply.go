@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"fmt"
 	"runtime"
+	"sort"
+	"strings"
 	"sync"
 
 	"github.com/scelle-ledger/scelle/eventstore"
@@ -105,11 +107,54 @@ func (r *Runner) decodeAll(projs []Projection, recs []eventstore.RecordedEvent) 
 	return evs, nil
 }
 
+// inChunk is the most values of one "IN (...)" list a preload binds.
+const inChunk = 256
+
+// forChunks calls f with the statement's IN list ("?, ?, ...") and
+// arguments for each chunk of ids.
+func forChunks(ids []string, f func(in string, args []any) error) error {
+	for len(ids) > 0 {
+		k := min(inChunk, len(ids))
+		args := make([]any, k)
+		for i, id := range ids[:k] {
+			args[i] = id
+		}
+		in := "?" + strings.Repeat(", ?", k-1)
+		if err := f(in, args); err != nil {
+			return err
+		}
+		ids = ids[k:]
+	}
+	return nil
+}
+
+// idSet collects distinct IDs in first-seen order.
+type idSet struct {
+	seen map[string]bool
+	ids  []string
+}
+
+func (s *idSet) add(id string) {
+	if s.seen == nil {
+		s.seen = map[string]bool{}
+	}
+	if !s.seen[id] {
+		s.seen[id] = true
+		s.ids = append(s.ids, id)
+	}
+}
+
 // applyBatch applies to p, in generation t, the events of batch after
 // position after that p does not skip.
 func applyBatch(ctx context.Context, tx *sql.Tx, p Projection, t Tables, after int64, batch []Event) error {
 	ptx := newTx(ctx, tx, t)
 	defer ptx.close()
+	if pl, ok := p.(Preloader); ok {
+		first := sort.Search(len(batch), func(i int) bool { return int64(batch[i].Position) > after })
+		if err := pl.Preload(ptx, batch[first:]); err != nil {
+			return fmt.Errorf("projections: %s: preload batch: %w", p.Name(), err)
+		}
+	}
 	sel, _ := p.(Selective)
 	for i := range batch {
 		ev := &batch[i]

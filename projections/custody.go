@@ -275,11 +275,11 @@ func registerExhibit(tx *Tx, ev *Event, e domain.ExhibitRegistered, at int64) er
 	if e.ParentID != nil {
 		x.ParentID = sql.NullString{String: e.ParentID.String(), Valid: true}
 	}
-	var n int
-	if err := tx.QueryRow(`SELECT count(*) FROM {commits} WHERE exhibit_id = ?`, id).Scan(&n); err != nil {
+	rec, err := c.isCommitted(tx, id)
+	if err != nil {
 		return err
 	}
-	x.Recorded = n > 0
+	x.Recorded = rec
 	touch(x, ev)
 	x.UpdatedAt = at
 	c.put(id, x)
@@ -294,6 +294,7 @@ func commitExhibits(tx *Tx, ids ...uuid.UUID) error {
 		if _, err := tx.Exec(`INSERT OR IGNORE INTO {commits}(exhibit_id) VALUES (?)`, id.String()); err != nil {
 			return err
 		}
+		c.committed[id.String()] = true
 		x, err := c.get(tx, id.String())
 		if err != nil {
 			return err

@@ -4,6 +4,8 @@ import (
 	"database/sql"
 	"errors"
 	"strings"
+
+	"github.com/scelle-ledger/scelle/domain"
 )
 
 // exhibitRow is one row of {exhibits}. During a batch the custody
@@ -82,20 +84,35 @@ func (x *exhibitRow) clearCheckout() {
 	x.CheckoutDueAt, x.CheckedOutAt = sql.NullInt64{}, sql.NullInt64{}
 }
 
-// exhibitCache holds the batch's exhibit rows, in first-touched order.
+// exhibitCache holds the batch's exhibit rows, in first-touched order,
+// and what Preload read ahead: rows (nil: no such exhibit) and whether
+// each exhibit is in {commits}.
 type exhibitCache struct {
-	rows  map[string]*exhibitRow
-	order []string
+	rows      map[string]*exhibitRow
+	order     []string
+	preloaded map[string]*exhibitRow
+	committed map[string]bool
 }
 
 func exhibits(tx *Tx) *exhibitCache {
-	return tx.State("custody/exhibits", func() any { return &exhibitCache{rows: map[string]*exhibitRow{}} }).(*exhibitCache)
+	return tx.State("custody/exhibits", func() any {
+		return &exhibitCache{rows: map[string]*exhibitRow{}, preloaded: map[string]*exhibitRow{}, committed: map[string]bool{}}
+	}).(*exhibitCache)
 }
 
 // get returns the exhibit's row (nil if it does not exist), reading it
-// from the table on first use in the batch.
+// from the table on first use in the batch unless Preload read it.
 func (c *exhibitCache) get(tx *Tx, id string) (*exhibitRow, error) {
 	if x, ok := c.rows[id]; ok {
+		return x, nil
+	}
+	if x, ok := c.preloaded[id]; ok {
+		delete(c.preloaded, id)
+		if x == nil {
+			c.rows[id] = nil
+			return nil, nil
+		}
+		c.put(id, x)
 		return x, nil
 	}
 	x := &exhibitRow{}
@@ -118,6 +135,88 @@ func (c *exhibitCache) put(id string, x *exhibitRow) {
 		c.order = append(c.order, id)
 	}
 	c.rows[id] = x
+}
+
+// isCommitted reports whether the exhibit is in {commits}.
+func (c *exhibitCache) isCommitted(tx *Tx, id string) (bool, error) {
+	if v, ok := c.committed[id]; ok {
+		return v, nil
+	}
+	var n int
+	if err := tx.QueryRow(`SELECT count(*) FROM {commits} WHERE exhibit_id = ?`, id).Scan(&n); err != nil {
+		return false, err
+	}
+	c.committed[id] = n > 0
+	return n > 0, nil
+}
+
+// Preload reads, in a few statements, the rows and commit records of the
+// exhibits the batch's events concern.
+func (Custody) Preload(tx *Tx, batch []Event) error {
+	var ids idSet
+	for i := range batch {
+		ev := &batch[i]
+		if rest, ok := strings.CutPrefix(ev.Stream, "exhibit-"); ok {
+			ids.add(rest)
+		}
+		switch e := ev.Data.(type) {
+		case domain.SeizureRecorded:
+			for _, id := range e.ExhibitIDs {
+				ids.add(id.String())
+			}
+		case domain.SubSampleTaken:
+			ids.add(e.SubSampleID.String())
+		case domain.HoldPlaced:
+			if e.ExhibitID != nil {
+				ids.add(e.ExhibitID.String())
+			}
+		case domain.HoldReleased:
+			if e.ExhibitID != nil {
+				ids.add(e.ExhibitID.String())
+			}
+		}
+	}
+	c := exhibits(tx)
+	return forChunks(ids.ids, func(in string, args []any) error {
+		for _, a := range args {
+			id := a.(string)
+			if _, ok := c.rows[id]; !ok {
+				c.preloaded[id] = nil
+			}
+			c.committed[id] = false
+		}
+		rows, err := tx.Query(`SELECT `+exhibitRowColumns+` FROM {exhibits} WHERE exhibit_id IN (`+in+`)`, args...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			x := &exhibitRow{}
+			if err := rows.Scan(x.fields()...); err != nil {
+				rows.Close()
+				return err
+			}
+			if _, ok := c.rows[x.ExhibitID]; !ok {
+				c.preloaded[x.ExhibitID] = x
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		rows, err = tx.Query(`SELECT exhibit_id FROM {commits} WHERE exhibit_id IN (`+in+`)`, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			c.committed[id] = true
+		}
+		return rows.Err()
+	})
 }
 
 var exhibitUpsert = func() string {

@@ -103,11 +103,14 @@ type feedBatch struct {
 	pendingKeys []string           // exhibits of pending, in first-seen order
 	recorded    map[string]bool
 	newRecorded []string
+	// waiting says whether {feed_pending} holds rows of an exhibit, for
+	// the exhibits Preload looked up (others: look in the table).
+	waiting map[string]bool
 }
 
 func (Feed) batch(tx *Tx) (*feedBatch, error) {
 	b := tx.State("feed", func() any {
-		return &feedBatch{seq: -1, pending: map[string][][]any{}, recorded: map[string]bool{}}
+		return &feedBatch{seq: -1, pending: map[string][][]any{}, recorded: map[string]bool{}, waiting: map[string]bool{}}
 	}).(*feedBatch)
 	if b.seq < 0 {
 		if err := tx.QueryRow(`SELECT coalesce(max(seq), 0) FROM {feed}`).Scan(&b.seq); err != nil {
@@ -201,6 +204,13 @@ func (b *feedBatch) release(tx *Tx, exhibit string) error {
 	}
 	b.recorded[exhibit] = true
 	b.newRecorded = append(b.newRecorded, exhibit)
+	if w, ok := b.waiting[exhibit]; ok && !w {
+		for _, row := range b.pending[exhibit] {
+			b.emit(row)
+		}
+		delete(b.pending, exhibit)
+		return nil
+	}
 	rows, err := tx.Query(`SELECT `+feedColumns+` FROM {feed_pending} WHERE exhibit_id = ? ORDER BY position`, exhibit)
 	if err != nil {
 		return err
@@ -233,6 +243,64 @@ func (b *feedBatch) release(tx *Tx, exhibit string) error {
 	}
 	delete(b.pending, exhibit)
 	return nil
+}
+
+// Preload looks up, in a few statements, which of the exhibits the batch's
+// events concern are recorded and which have events waiting.
+func (Feed) Preload(tx *Tx, batch []Event) error {
+	var ids idSet
+	for i := range batch {
+		ev := &batch[i]
+		if rest, ok := strings.CutPrefix(ev.Stream, "exhibit-"); ok {
+			ids.add(rest)
+		}
+		switch e := ev.Data.(type) {
+		case domain.SeizureRecorded:
+			for _, id := range e.ExhibitIDs {
+				ids.add(id.String())
+			}
+		case domain.SubSampleTaken:
+			ids.add(e.SubSampleID.String())
+		}
+	}
+	b, err := Feed{}.batch(tx)
+	if err != nil {
+		return err
+	}
+	return forChunks(ids.ids, func(in string, args []any) error {
+		for _, a := range args {
+			id := a.(string)
+			if _, ok := b.recorded[id]; !ok {
+				b.recorded[id] = false
+			}
+			b.waiting[id] = false
+		}
+		for _, q := range []struct {
+			sql string
+			set map[string]bool
+		}{
+			{`SELECT exhibit_id FROM {feed_recorded} WHERE exhibit_id IN (` + in + `)`, b.recorded},
+			{`SELECT DISTINCT exhibit_id FROM {feed_pending} WHERE exhibit_id IN (` + in + `)`, b.waiting},
+		} {
+			rows, err := tx.Query(q.sql, args...)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var id string
+				if err := rows.Scan(&id); err != nil {
+					rows.Close()
+					return err
+				}
+				q.set[id] = true
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // Flush writes the batch's feed rows, waiting rows and recorded exhibits,

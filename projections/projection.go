@@ -40,6 +40,15 @@ type Indexer interface {
 	QueryIndexes() []string
 }
 
+// Preloader is implemented by projections that read rows for many events
+// of a batch: Preload runs in the batch's transaction before the first
+// Apply, with the events after the projection's checkpoint, and may read
+// in a few statements what Apply would otherwise read row by row. What it
+// loads lives in the batch's state (Tx.State).
+type Preloader interface {
+	Preload(tx *Tx, batch []Event) error
+}
+
 // Flusher is implemented by projections that keep rows in memory during a
 // batch (Tx.State) to write each row once per batch rather than once per
 // event: Flush runs after the batch's last event, in its transaction.
