@@ -71,9 +71,12 @@ type loaded struct {
 }
 
 // load reads and folds the streams a command targets, then every
-// exhibit's related streams, and checks that the principal's agency
-// participates in every case involved: if not, the command gets a 404 as
-// if nothing existed.
+// exhibit's related streams, and checks that every target exists and that
+// the principal's agency participates in every case involved, or holds a
+// targeted exhibit of it (a custodian whose share was revoked may still
+// hand back what it holds: the domain decides what a holder may do). If
+// not, the command gets a 404, the same for an absent target as for one
+// the agency may not see, before any role check could tell them apart.
 func (s *Server) load(ctx context.Context, p Principal, t domain.Targets) (*loaded, error) {
 	l := &loaded{view: domain.NewView(), streams: map[string]uint64{}}
 	caseIDs := map[uuid.UUID]bool{}
@@ -82,20 +85,22 @@ func (s *Server) load(ctx context.Context, p Principal, t domain.Targets) (*load
 		if err != nil {
 			return nil, err
 		}
-		if c != nil {
-			l.add(c)
-			caseIDs[c.ID] = true
+		if c == nil {
+			return nil, errNotVisible
 		}
+		l.add(c)
+		caseIDs[c.ID] = true
 	}
 	for _, id := range t.Seizures {
 		z, err := s.loadSeizure(ctx, id)
 		if err != nil {
 			return nil, err
 		}
-		if z != nil {
-			l.add(z)
-			caseIDs[z.CaseID] = true
+		if z == nil {
+			return nil, errNotVisible
 		}
+		l.add(z)
+		caseIDs[z.CaseID] = true
 	}
 	var exhibits []*domain.Exhibit
 	for _, id := range t.Exhibits {
@@ -103,9 +108,16 @@ func (s *Server) load(ctx context.Context, p Principal, t domain.Targets) (*load
 		if err != nil {
 			return nil, err
 		}
-		if e != nil {
-			l.add(e)
-			exhibits = append(exhibits, e)
+		if e == nil {
+			return nil, errNotVisible
+		}
+		l.add(e)
+		exhibits = append(exhibits, e)
+	}
+	held := map[uuid.UUID]bool{} // cases of a targeted exhibit the agency holds
+	for _, e := range exhibits {
+		if e.Custodian.Agency == p.Agency || e.Holder() == p.Agency {
+			held[e.CaseID] = true
 		}
 	}
 	for _, e := range exhibits {
@@ -150,7 +162,7 @@ func (s *Server) load(ctx context.Context, p Principal, t domain.Targets) (*load
 			}
 			l.add(c)
 		}
-		if !c.Participant(p.Agency) {
+		if !c.Participant(p.Agency) && !held[id] {
 			return nil, errNotVisible
 		}
 	}
@@ -191,27 +203,38 @@ func (s *Server) readStream(ctx context.Context, stream string) ([]domain.Event,
 }
 
 func (s *Server) loadCase(ctx context.Context, id uuid.UUID) (*domain.Case, error) {
-	evs, err := s.readStream(ctx, domain.CaseStream(id))
-	if err != nil || evs == nil {
-		return nil, err
-	}
-	return domain.NewCase(evs...), nil
+	return loadState(ctx, s, domain.CaseStream(id), func(evs []domain.Event) *domain.Case { return domain.NewCase(evs...) })
 }
 
 func (s *Server) loadSeizure(ctx context.Context, id uuid.UUID) (*domain.Seizure, error) {
-	evs, err := s.readStream(ctx, domain.SeizureStream(id))
-	if err != nil || evs == nil {
-		return nil, err
-	}
-	return domain.NewSeizure(evs...), nil
+	return loadState(ctx, s, domain.SeizureStream(id), func(evs []domain.Event) *domain.Seizure { return domain.NewSeizure(evs...) })
 }
 
 func (s *Server) loadExhibit(ctx context.Context, id uuid.UUID) (*domain.Exhibit, error) {
-	evs, err := s.readStream(ctx, domain.ExhibitStream(id))
+	return loadState(ctx, s, domain.ExhibitStream(id), func(evs []domain.Event) *domain.Exhibit { return domain.NewExhibit(evs...) })
+}
+
+// loadState returns a stream's folded state, nil if the stream is empty:
+// from the cache when folded already (an exhibit's history grows with every
+// custody step, and folding it again for every command cost more than
+// deciding), else folded from its events and remembered. The state is
+// shared: callers only read it.
+func loadState[T interface {
+	*domain.Exhibit | *domain.Case | *domain.Seizure
+	domain.State
+}](ctx context.Context, s *Server, stream string, fold func([]domain.Event) T) (T, error) {
+	if st, ok := s.cache.state(stream); ok {
+		if x, ok := st.(T); ok {
+			return x, nil
+		}
+	}
+	evs, err := s.readStream(ctx, stream)
 	if err != nil || evs == nil {
 		return nil, err
 	}
-	return domain.NewExhibit(evs...), nil
+	x := fold(evs)
+	s.cache.setState(stream, len(evs), x)
+	return x, nil
 }
 
 // primaryStream is the stream If-Match and ETag refer to: the command's
@@ -245,17 +268,21 @@ func etag(rev uint64) string { return `"` + strconv.FormatUint(rev, 10) + `"` }
 // set, must equal the primary stream's current revision.
 func (s *Server) execute(ctx context.Context, p Principal, cmd domain.Command, key, ifMatch string) (CommandResult, error) {
 	targets := cmd.Targets()
-	l, err := s.load(ctx, p, targets)
-	if err != nil {
-		return CommandResult{}, err
-	}
 	primary := primaryStream(targets)
 	var want uint64
 	checkMatch := ifMatch != "" && primary != ""
 	if checkMatch {
+		// A malformed header is bad input whatever the targets are.
+		var err error
 		if want, err = parseETag(ifMatch); err != nil {
 			return CommandResult{}, err
 		}
+	}
+	l, err := s.load(ctx, p, targets)
+	if err != nil {
+		return CommandResult{}, err
+	}
+	if checkMatch {
 		cur, ok := l.streams[primary]
 		if !ok {
 			return CommandResult{}, errNotVisible
