@@ -4,7 +4,10 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/google/uuid"
+
 	"github.com/scelle-ledger/scelle/domain"
+	"github.com/scelle-ledger/scelle/eventstore"
 )
 
 // TestExhibitRef: exhibitRef finds the ExhibitRef of exactly the event
@@ -34,11 +37,61 @@ func TestInterest(t *testing.T) {
 		}
 	}
 	for _, typ := range domain.Events.Types() {
-		if got := (Feed{}).Interest(typ); got != Payload {
-			t.Errorf("feed: %s: got interest %d, want Payload", typ, got)
+		want := Payload
+		if exhibitEventTypes[typ] && typ != domain.TypeSubSampleTaken {
+			want = Envelope
+		}
+		if got := (Feed{}).Interest(typ); got != want {
+			t.Errorf("feed: %s: got interest %d, want %d", typ, got, want)
 		}
 		if got := (Custody{}).Interest(typ); got == Skip {
 			t.Errorf("custody: %s: skipped", typ)
+		}
+	}
+}
+
+// TestTopLevelString: the feed's scanner finds a top-level string value
+// and nothing else, whatever comes before it.
+func TestTopLevelString(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want string
+		ok   bool
+	}{
+		{`{"case_id":"a"}`, "a", true},
+		{` { "x" : 1 , "case_id" : "b" } `, "b", true},
+		{`{"x":{"case_id":"no"},"case_id":"c"}`, "c", true},
+		{`{"x":["case_id","}",{"a":"]"}],"case_id":"d"}`, "d", true},
+		{`{"x":"say \"case_id\":\"no\"","case_id":"e"}`, "e", true},
+		{`{"x":true,"y":null,"z":-1.5e3,"case_id":"f"}`, "f", true},
+		{`{"case_id":"with \" escape"}`, "", false},
+		{`{"case_id":7}`, "", false},
+		{`{"x":{"case_id":"nested"}}`, "", false},
+		{`{"case\u005fid":"escaped key"}`, "", false},
+		{`{"x":"unterminated`, "", false},
+		{`["case_id","a"]`, "", false},
+		{``, "", false},
+	} {
+		got, ok := topLevelString([]byte(c.in), "case_id")
+		if ok != c.ok || string(got) != c.want {
+			t.Errorf("%s: got %q, %v; want %q, %v", c.in, got, ok, c.want, c.ok)
+		}
+	}
+	// Every exhibit event as the domain encodes it.
+	caseID, exhibitID := uuid.New(), uuid.New()
+	for typ := range exhibitEventTypes {
+		e := domain.Events.New(typ)
+		v := reflect.New(reflect.TypeOf(e)).Elem()
+		v.FieldByName("ExhibitRef").Set(reflect.ValueOf(domain.ExhibitRef{ExhibitID: exhibitID, CaseID: caseID}))
+		_, ver, payload, err := domain.Encode(v.Interface().(domain.Event))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev := &Event{RecordedEvent: eventstore.RecordedEvent{Payload: payload}}
+		ev.Type, ev.SchemaVersion = typ, ver
+		got, ok, err := caseOfEnvelope(ev)
+		if err != nil || !ok || got != caseID {
+			t.Errorf("%s: got %v, %v, %v; want %v", typ, got, ok, err, caseID)
 		}
 	}
 }

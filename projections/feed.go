@@ -142,20 +142,177 @@ func (Feed) QueryIndexes() []string {
 	return append(participantsIndexes(), `CREATE INDEX {feed}_by_case ON {feed}(case_id, seq)`)
 }
 
-// Interest: the feed shows every domain event and reads the case of each
-// from its payload.
+// Interest: the feed shows every domain event. It reads the case of an
+// exhibit event straight from the payload's top-level "case_id" (see
+// caseOfEnvelope), without decoding the rest; the payloads of the other
+// events it decodes: case events carry the access changes, commit records
+// the exhibits they make visible.
 func (Feed) Interest(eventType string) Interest {
+	switch eventType {
+	case domain.TypeSeizureRecorded, domain.TypeSubSampleTaken:
+		return Payload
+	}
 	if domain.Events.SchemaVersion(eventType) == 0 {
 		return Skip
 	}
+	if exhibitEventTypes[eventType] {
+		return Envelope
+	}
 	return Payload
+}
+
+// exhibitEventTypes are the event types that embed an ExhibitRef.
+var exhibitEventTypes = func() map[string]bool {
+	m := map[string]bool{}
+	for _, t := range domain.Events.Types() {
+		if _, ok := exhibitRef(domain.Events.New(t)); ok {
+			m[t] = true
+		}
+	}
+	return m
+}()
+
+// caseOfEnvelope returns the case of an exhibit event the feed did not
+// get decoded: the payload's top-level "case_id", read without decoding
+// the rest, or, should the payload not be laid out as the domain encodes
+// it, from a full decode.
+func caseOfEnvelope(ev *Event) (uuid.UUID, bool, error) {
+	if raw, ok := topLevelString(ev.Payload, "case_id"); ok {
+		if id, err := uuid.ParseBytes(raw); err == nil {
+			return id, true, nil
+		}
+	}
+	d, err := DomainDecoder(&ev.RecordedEvent)
+	if err != nil {
+		return uuid.Nil, false, fmt.Errorf("decode event at position %d (%s, %s rev %d): %w",
+			ev.Position, ev.Type, ev.Stream, ev.Revision, err)
+	}
+	id, ok := caseOf(d)
+	return id, ok, nil
+}
+
+// topLevelString returns the raw value of key in the JSON object p if it
+// is a string without escapes. ok is false for anything else: no such key,
+// another kind of value, or p not an object this scanner follows.
+func topLevelString(p []byte, key string) (raw []byte, ok bool) {
+	i := skipSpace(p, 0)
+	if i >= len(p) || p[i] != '{' {
+		return nil, false
+	}
+	i++
+	for {
+		i = skipSpace(p, i)
+		if i >= len(p) || p[i] != '"' {
+			return nil, false
+		}
+		k, next, plain := scanString(p, i)
+		if next < 0 {
+			return nil, false
+		}
+		i = skipSpace(p, next)
+		if i >= len(p) || p[i] != ':' {
+			return nil, false
+		}
+		i = skipSpace(p, i+1)
+		if plain && string(k) == key {
+			if i >= len(p) || p[i] != '"' {
+				return nil, false
+			}
+			if v, next, vplain := scanString(p, i); next >= 0 && vplain {
+				return v, true
+			}
+			return nil, false
+		}
+		if i = skipValue(p, i); i < 0 {
+			return nil, false
+		}
+		i = skipSpace(p, i)
+		if i >= len(p) || p[i] != ',' {
+			return nil, false // '}' or malformed: key not found
+		}
+		i++
+	}
+}
+
+func skipSpace(p []byte, i int) int {
+	for i < len(p) && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// scanString reads the string starting at p[i] == '"': its raw content,
+// the index after its closing quote (-1 if unterminated), and whether it
+// has no escape.
+func scanString(p []byte, i int) (content []byte, next int, plain bool) {
+	plain = true
+	for j := i + 1; j < len(p); j++ {
+		switch p[j] {
+		case '\\':
+			plain = false
+			j++
+		case '"':
+			return p[i+1 : j], j + 1, plain
+		}
+	}
+	return nil, -1, false
+}
+
+// skipValue returns the index after the JSON value starting at p[i], -1 if
+// it is not one this scanner follows.
+func skipValue(p []byte, i int) int {
+	if i >= len(p) {
+		return -1
+	}
+	switch p[i] {
+	case '"':
+		_, next, _ := scanString(p, i)
+		return next
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(p); j++ {
+			switch p[j] {
+			case '"':
+				_, next, _ := scanString(p, j)
+				if next < 0 {
+					return -1
+				}
+				j = next - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return j + 1
+				}
+			}
+		}
+		return -1
+	}
+	j := i // a number or a literal
+	for j < len(p) && p[j] != ',' && p[j] != '}' && p[j] != ']' && p[j] != ' ' && p[j] != '\n' && p[j] != '\t' && p[j] != '\r' {
+		j++
+	}
+	if j == i {
+		return -1
+	}
+	return j
 }
 
 func (Feed) Apply(tx *Tx, ev *Event) error {
 	if _, err := applyAccess(tx, ev); err != nil {
 		return err
 	}
-	caseID, ok := caseOf(ev.Data)
+	var caseID uuid.UUID
+	var ok bool
+	if ev.Data == nil && (Feed{}).Interest(ev.Type) == Envelope {
+		var err error
+		if caseID, ok, err = caseOfEnvelope(ev); err != nil {
+			return err
+		}
+	} else {
+		caseID, ok = caseOf(ev.Data)
+	}
 	if !ok {
 		return nil
 	}

@@ -376,7 +376,9 @@ func (r *Runner) swap(ctx context.Context, set []shadow, pos int64) (int64, int6
 		target = max(target, reg[s.p.Name()].position)
 	}
 	var n int64
-	for pg := range r.readPages(ctx, projsOf(set), pos, target) {
+	rctx, cancel := context.WithCancel(ctx) // stops the reader if this returns early
+	defer cancel()
+	for pg := range r.readPages(rctx, projsOf(set), pos, target) {
 		if pg.err != nil {
 			return 0, 0, pg.err
 		}

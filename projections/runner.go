@@ -319,6 +319,9 @@ func (r *Runner) follow(ctx context.Context) error {
 	if err := r.refresh(ctx); err != nil {
 		return err
 	}
+	if err := r.catchUpBulk(ctx); err != nil {
+		return err
+	}
 	low := r.lowest()
 	from := eventstore.Start
 	if low >= 0 {
@@ -364,6 +367,43 @@ func (r *Runner) follow(ctx context.Context) error {
 		}
 		prev = int64(batch[len(batch)-1].Position)
 	}
+}
+
+// catchUpBulk brings the projections near the store's head when they are
+// far behind it (a start after downtime, a new version rebuilt from zero):
+// pages are read in bulk and decoded ahead as a rebuild reads them, and
+// each is applied as a live batch (rows and checkpoints in one
+// transaction). The subscription then follows from there.
+func (r *Runner) catchUpBulk(ctx context.Context) error {
+	for {
+		low := r.lowest()
+		head, err := Head(ctx, r.store)
+		if err != nil {
+			return fmt.Errorf("projections: catch up: %w", err)
+		}
+		if head-low <= int64(r.opts.RebuildBatchSize) {
+			return nil
+		}
+		if err := r.catchUpPages(ctx, low, head); err != nil {
+			return err
+		}
+	}
+}
+
+func (r *Runner) catchUpPages(ctx context.Context, low, head int64) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	prev := low
+	for pg := range r.readPages(ctx, r.projs, low, head) {
+		if pg.err != nil {
+			return pg.err
+		}
+		if err := r.applyLive(ctx, prev, pg.events); err != nil {
+			return err
+		}
+		prev = int64(pg.events[len(pg.events)-1].Position)
+	}
+	return ctx.Err()
 }
 
 // pump receives events for follow and decodes the payloads a projection
