@@ -191,6 +191,15 @@ func TestScenario_moroccoFrance(t *testing.T) {
 	if !h.ChainVerified || h.Events[len(h.Events)-1].Type != "ExhibitDestroyed" || r.Header.Get("ETag") != `"`+itoa(h.Revision)+`"` {
 		t.Fatalf("history: %d verified=%v last=%s etag=%s", r.Status, h.ChainVerified, h.Events[len(h.Events)-1].Type, r.Header.Get("ETag"))
 	}
+	// The states the commands decided on, kept folded between commands,
+	// are those a fresh fold of each stream gives.
+	folded := []string{"case-" + caseID, "exhibit-" + s1}
+	for _, x := range bales {
+		folded = append(folded, "exhibit-"+x)
+	}
+	if err := api.CheckFoldedStates(t.Context(), e.srv, folded); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func itoa(n uint64) string { return strings.TrimSpace(strings.Replace(jsonNum(n), `"`, "", -1)) }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"maps"
 	"slices"
 	"sync"
 
@@ -27,6 +28,10 @@ type streamCache struct {
 type cachedStream struct {
 	events []domain.Event // never modified once stored: appends copy
 	rev    uint64
+	// state is events folded (nil until a load asks for it). It is shared
+	// by concurrent commands, which only read it (domain.Decide never
+	// modifies a view): an append folds its events into a copy (advance).
+	state domain.State
 }
 
 func newStreamCache(limit int) *streamCache {
@@ -83,7 +88,64 @@ func (c *streamCache) appended(stream string, first uint64, events []domain.Even
 		delete(c.streams, stream)
 		return
 	}
-	c.streams[stream] = cachedStream{events: slices.Concat(s.events, events), rev: s.rev + uint64(len(events))}
+	var st domain.State
+	if s.state != nil {
+		st = advance(s.state, events)
+	}
+	c.streams[stream] = cachedStream{events: slices.Concat(s.events, events), rev: s.rev + uint64(len(events)), state: st}
+}
+
+// state returns the folded state of a cached stream, if it was folded.
+func (c *streamCache) state(stream string) (domain.State, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, ok := c.streams[stream]
+	return s.state, ok && s.state != nil
+}
+
+// setState remembers st, the fold of the first n events of stream, if the
+// cache still holds exactly those.
+func (c *streamCache) setState(stream string, n int, st domain.State) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, ok := c.streams[stream]
+	if !ok || s.state != nil || len(s.events) != n {
+		return
+	}
+	s.state = st
+	c.streams[stream] = s
+}
+
+// advance folds events into a copy of st, leaving st as it was. Apply
+// modifies a state's maps and appends to its slices; it replaces, never
+// modifies, what its pointers point to. So the copy clones the maps and
+// clips the slices (TestAdvance_copiesEveryContainer fails if a state type
+// gains a container this does not copy).
+func advance(st domain.State, events []domain.Event) domain.State {
+	switch x := st.(type) {
+	case *domain.Exhibit:
+		y := *x
+		y.Reports, y.Discrepancies, y.Holds = maps.Clone(x.Reports), maps.Clone(x.Discrepancies), maps.Clone(x.Holds)
+		y.SubSamples = slices.Clip(x.SubSamples)
+		for _, e := range events {
+			y.Apply(e)
+		}
+		return &y
+	case *domain.Case:
+		y := *x
+		y.Shares, y.Holds = maps.Clone(x.Shares), maps.Clone(x.Holds)
+		for _, e := range events {
+			y.Apply(e)
+		}
+		return &y
+	case *domain.Seizure:
+		y := *x
+		for _, e := range events {
+			y.Apply(e)
+		}
+		return &y
+	}
+	return nil
 }
 
 // drop forgets a stream (after a revision conflict on it).
