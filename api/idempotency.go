@@ -27,6 +27,7 @@ type idempotency struct {
 	db  *sql.DB // one connection: the writer, and attachments
 	rdb *sql.DB // readers
 	get *sql.Stmt
+	ins *sql.Stmt // on db
 
 	mu      sync.Mutex
 	locks   map[string]*keyLock
@@ -98,7 +99,14 @@ func openIdempotency(ctx context.Context, dataDir string) (*idempotency, error) 
 		rdb.Close()
 		return nil, fmt.Errorf("api: open api.db: %w", err)
 	}
-	i := &idempotency{db: db, rdb: rdb, get: get, locks: map[string]*keyLock{}, pending: map[string]idemRecord{},
+	ins, err := db.PrepareContext(ctx, `INSERT OR IGNORE INTO idempotency(scope,key,request_hash,response,created_at) VALUES(?,?,?,?,?)`)
+	if err != nil {
+		get.Close()
+		db.Close()
+		rdb.Close()
+		return nil, fmt.Errorf("api: open api.db: %w", err)
+	}
+	i := &idempotency{db: db, rdb: rdb, get: get, ins: ins, locks: map[string]*keyLock{}, pending: map[string]idemRecord{},
 		queue: make(chan idemRecord, 4096), done: make(chan struct{}), bg: context.WithoutCancel(ctx)}
 	go i.persist()
 	return i, nil
@@ -142,9 +150,9 @@ func (i *idempotency) write(batch []idemRecord) error {
 		return err
 	}
 	defer tx.Rollback()
+	ins := tx.StmtContext(ctx, i.ins)
 	for _, r := range batch {
-		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO idempotency(scope,key,request_hash,response,created_at) VALUES(?,?,?,?,?)`,
-			r.scope, r.key, r.digest[:], r.response, r.at.UnixNano()); err != nil {
+		if _, err := ins.ExecContext(ctx, r.scope, r.key, r.digest[:], r.response, r.at.UnixNano()); err != nil {
 			return err
 		}
 	}
@@ -155,6 +163,7 @@ func (i *idempotency) close() error {
 	close(i.queue)
 	<-i.done
 	i.get.Close()
+	i.ins.Close()
 	i.rdb.Close()
 	return i.db.Close()
 }
