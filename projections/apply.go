@@ -144,13 +144,16 @@ func (s *idSet) add(id string) {
 	}
 }
 
+// preloadMin: a batch of fewer events is not worth a preload's statements.
+const preloadMin = 32
+
 // applyBatch applies to p, in generation t, the events of batch after
 // position after that p does not skip.
-func applyBatch(ctx context.Context, tx *sql.Tx, p Projection, t Tables, after int64, batch []Event) error {
-	ptx := newTx(ctx, tx, t)
+func (r *Runner) applyBatch(ctx context.Context, tx *sql.Tx, p Projection, t Tables, after int64, batch []Event) error {
+	ptx := newTx(ctx, tx, t, &r.stmts)
 	defer ptx.close()
-	if pl, ok := p.(Preloader); ok {
-		first := sort.Search(len(batch), func(i int) bool { return int64(batch[i].Position) > after })
+	first := sort.Search(len(batch), func(i int) bool { return int64(batch[i].Position) > after })
+	if pl, ok := p.(Preloader); ok && len(batch)-first >= preloadMin {
 		if err := pl.Preload(ptx, batch[first:]); err != nil {
 			return fmt.Errorf("projections: %s: preload batch: %w", p.Name(), err)
 		}

@@ -115,6 +115,7 @@ type Tx struct {
 	tx     *sql.Tx
 	tables Tables
 	stmts  map[string]*sql.Stmt
+	cache  *writeStmts // statements kept across batches (nil: none)
 	state  map[string]any
 }
 
@@ -137,8 +138,8 @@ func (t *Tx) State(key string, init func() any) any {
 // cancellation (the driver would otherwise start a goroutine per statement
 // to watch it); applyBatch checks ctx between events instead, and a
 // cancelled batch is rolled back whole.
-func newTx(ctx context.Context, tx *sql.Tx, t Tables) *Tx {
-	return &Tx{ctx: context.WithoutCancel(ctx), tx: tx, tables: t, stmts: map[string]*sql.Stmt{}}
+func newTx(ctx context.Context, tx *sql.Tx, t Tables, cache *writeStmts) *Tx {
+	return &Tx{ctx: context.WithoutCancel(ctx), tx: tx, tables: t, stmts: map[string]*sql.Stmt{}, cache: cache}
 }
 
 // Context is the batch's context.
@@ -151,7 +152,15 @@ func (t *Tx) stmt(query string) (*sql.Stmt, error) {
 	if s, ok := t.stmts[query]; ok {
 		return s, nil
 	}
-	s, err := t.tx.PrepareContext(t.ctx, t.tables.Expand(query))
+	text := t.tables.Expand(query)
+	if t.cache != nil {
+		if s := t.cache.get(text); s != nil {
+			s = t.tx.StmtContext(t.ctx, s) // the statement prepared on this connection, in this transaction
+			t.stmts[query] = s
+			return s, nil
+		}
+	}
+	s, err := t.tx.PrepareContext(t.ctx, text)
 	if err != nil {
 		return nil, fmt.Errorf("prepare %q: %w", query, err)
 	}

@@ -196,6 +196,7 @@ func (r *Runner) dropShadows(ctx context.Context, set []shadow) {
 	if err := tx.Commit(); err != nil {
 		fail(err)
 	}
+	r.stmts.clear()
 }
 
 func projsOf(set []shadow) []Projection {
@@ -299,7 +300,7 @@ func (r *Runner) applyShadows(ctx context.Context, set []shadow, pos int64, batc
 	last := int64(batch[len(batch)-1].Position)
 	return r.shadowTx(ctx, func(tx *sql.Tx) error {
 		for _, s := range set {
-			if err := applyBatch(ctx, tx, s.p, s.t, pos, batch); err != nil {
+			if err := r.applyBatch(ctx, tx, s.p, s.t, pos, batch); err != nil {
 				return err
 			}
 			res, err := tx.ExecContext(ctx, `UPDATE projection_shadow SET position = ? WHERE name = ? AND generation = ?`, last, s.p.Name(), s.gen)
@@ -349,7 +350,11 @@ func (r *Runner) shadowTx(ctx context.Context, f func(tx *sql.Tx) error) error {
 	if err := f(tx); err != nil {
 		return err
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	r.stmts.prepare(ctx, r.db.w)
+	return nil
 }
 
 // swap catches the shadow generations up with the store's head and the
@@ -383,7 +388,7 @@ func (r *Runner) swap(ctx context.Context, set []shadow, pos int64) (int64, int6
 			return 0, 0, pg.err
 		}
 		for _, s := range set {
-			if err := applyBatch(ctx, tx, s.p, s.t, pos, pg.events); err != nil {
+			if err := r.applyBatch(ctx, tx, s.p, s.t, pos, pg.events); err != nil {
 				return 0, 0, err
 			}
 		}
@@ -417,6 +422,7 @@ func (r *Runner) swap(ctx context.Context, set []shadow, pos int64) (int64, int6
 	if err := tx.Commit(); err != nil {
 		return 0, 0, fmt.Errorf("projections: rebuild: swap: commit: %w", err)
 	}
+	r.stmts.clear() // the replaced generations' tables are gone
 	r.setApplied(moved)
 	return pos, n, nil
 }

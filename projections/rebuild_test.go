@@ -2,9 +2,11 @@ package projections
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // schemaOf returns the DDL of generation t's tables and indexes of p, with
@@ -102,4 +104,47 @@ func TestRebuildAll_SameSchemaAndIndexes(t *testing.T) {
 	if _, err := r.RebuildAll(ctx, []string{"custody", "custody"}, nil); err == nil {
 		t.Fatal("a projection named twice: got no error")
 	}
+}
+
+// TestRunner_StatementsKeptAcrossBatches: live batches reuse statements
+// prepared on the writer connection; a swap drops those of the replaced
+// tables.
+func TestRunner_StatementsKeptAcrossBatches(t *testing.T) {
+	f := newFixture(t)
+	r, stop := startRunner(t, f, counter{1}, Options{BatchSize: 5})
+	defer stop()
+	ctx := context.Background()
+	last := f.appendN(t, 3)
+	if err := r.WaitFor(ctx, last, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	last = f.appendN(t, 3)
+	if err := r.WaitFor(ctx, last, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	kept := func(table string) bool {
+		r.stmts.mu.Lock()
+		defer r.stmts.mu.Unlock()
+		for text := range r.stmts.stmts {
+			if strings.Contains(text, table) {
+				return true
+			}
+		}
+		return false
+	}
+	if !kept("counts_v1_g1") {
+		t.Fatal("no statement on counts_v1_g1 kept after live batches")
+	}
+	res, err := r.Rebuild(ctx, "counter", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kept("counts_v1_g1") {
+		t.Fatal("a statement on the replaced counts_v1_g1 kept after the swap")
+	}
+	last = f.appendN(t, 3)
+	if err := r.WaitFor(ctx, last, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	sameCounts(t, readCounts(t, f.db.r, fmt.Sprintf("counts_v1_g%d", res.Generation)), wantCounts(9))
 }

@@ -46,6 +46,9 @@ type Runner struct {
 	// rebuild batches, swaps) on the single writer connection. Other
 	// processes are excluded by BEGIN IMMEDIATE.
 	writeMu sync.Mutex
+	// stmts are the batches' statements, prepared once on the writer
+	// connection (guarded by writeMu for preparing and clearing).
+	stmts writeStmts
 
 	mu      sync.Mutex
 	applied map[string]int64
@@ -161,6 +164,7 @@ func (r *Runner) Init(ctx context.Context) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("projections: init: commit: %w", err)
 	}
+	r.stmts.clear() // tables may have been dropped
 	r.mu.Lock()
 	for _, p := range r.projs {
 		r.applied[p.Name()] = reg[p.Name()].position
@@ -460,7 +464,7 @@ func (r *Runner) applyLive(ctx context.Context, prev int64, batch []Event) error
 		if row.position >= last {
 			continue
 		}
-		if err := applyBatch(ctx, tx, p, tablesFor(row.version, row.generation), row.position, batch); err != nil {
+		if err := r.applyBatch(ctx, tx, p, tablesFor(row.version, row.generation), row.position, batch); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE projection_registry SET position = ? WHERE name = ?`, last, p.Name()); err != nil {
@@ -471,6 +475,7 @@ func (r *Runner) applyLive(ctx context.Context, prev int64, batch []Event) error
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("projections: commit batch ending at %d: %w", last, err)
 	}
+	r.stmts.prepare(ctx, r.db.w)
 	r.setApplied(moved)
 	return nil
 }
