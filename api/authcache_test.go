@@ -2,6 +2,8 @@ package api
 
 import (
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -79,5 +81,73 @@ func TestAuthenticate_cacheFollowsOtherWriters(t *testing.T) {
 	}
 	if _, err := srv.Authenticate(ctx, secY, now); err == nil {
 		t.Fatal("a user disabled by the server's own store still authenticates")
+	}
+}
+
+// Requests sharing data_version reads never get one older than their
+// arrival: once a revocation is committed, every request that starts
+// after it is refused, however many run at once.
+func TestAuthenticate_concurrentRevocation(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "auth.db")
+	srv, err := OpenAuthStore(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	admin, err := OpenAuthStore(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	now := time.Now()
+	if err := admin.AddAgency(ctx, Agency{Code: "MA-DOUANE-TGM", Name: "douane", Country: "MA", Kind: "customs"}, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.AddUser(ctx, User{ID: "nadia", Agency: "MA-DOUANE-TGM", Roles: []string{RoleOfficer}}, now); err != nil {
+		t.Fatal(err)
+	}
+	tok, sec, err := admin.IssueToken(ctx, "nadia", "", time.Hour, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var revoking, revoked atomic.Bool
+	var wg sync.WaitGroup
+	errs := make(chan string, 16)
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				before, after := !revoking.Load(), revoked.Load()
+				_, err := srv.Authenticate(ctx, sec, now)
+				if after && err == nil {
+					errs <- "a request started after the revocation was authenticated"
+					return
+				}
+				if after && i > 50 {
+					return
+				}
+				if before && err != nil {
+					errs <- "before the revocation: " + err.Error()
+					return
+				}
+			}
+		}()
+	}
+	for range 200 {
+		if _, err := srv.Authenticate(ctx, sec, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	revoking.Store(true)
+	if err := admin.RevokeToken(ctx, tok.ID, now); err != nil {
+		t.Fatal(err)
+	}
+	revoked.Store(true)
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Fatal(e)
 	}
 }

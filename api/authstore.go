@@ -109,6 +109,55 @@ type authCache struct {
 	version *sql.Stmt // PRAGMA data_version, on conn
 	seen    int64
 	tokens  map[[32]byte]cachedToken
+	gate    versionGate
+}
+
+// versionGate shares data_version reads among concurrent requests without
+// giving any of them a read older than its arrival: a request that finds
+// a read under way waits for the next one, which starts once the current
+// one ends and answers every request that joined it. Under load one read
+// serves many requests; alone, a request reads at once.
+type versionGate struct {
+	mu        sync.Mutex
+	cur, next *versionRead
+}
+
+type versionRead struct {
+	done chan struct{}
+	v    int64
+	err  error
+}
+
+func (g *versionGate) read(run func() (int64, error)) (int64, error) {
+	g.mu.Lock()
+	if g.cur == nil {
+		r := &versionRead{done: make(chan struct{})}
+		g.cur = r
+		g.mu.Unlock()
+		return g.lead(r, run)
+	}
+	if r := g.next; r != nil {
+		g.mu.Unlock()
+		<-r.done
+		return r.v, r.err
+	}
+	r := &versionRead{done: make(chan struct{})}
+	g.next = r
+	prev := g.cur
+	g.mu.Unlock()
+	<-prev.done // prev's leader has made r the current read
+	return g.lead(r, run)
+}
+
+// lead runs r, the current read, then makes the waiting read (if any) the
+// current one before waking its requests: reads never overlap.
+func (g *versionGate) lead(r *versionRead, run func() (int64, error)) (int64, error) {
+	r.v, r.err = run()
+	g.mu.Lock()
+	g.cur, g.next = g.next, nil
+	g.mu.Unlock()
+	close(r.done)
+	return r.v, r.err
 }
 
 type cachedToken struct {
@@ -121,14 +170,18 @@ const maxCachedTokens = 4096
 // lookup returns the cached principal of token hash h, if auth.db has not
 // changed since it was cached, and the data version now.
 func (c *authCache) lookup(ctx context.Context, h [32]byte, now time.Time) (Principal, bool, int64, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var v int64
-	// Not cancellable: the pragma reads a header, and a cancellable
-	// context costs a watcher goroutine per call.
-	if err := c.version.QueryRowContext(context.WithoutCancel(ctx)).Scan(&v); err != nil {
+	v, err := c.gate.read(func() (int64, error) {
+		var v int64
+		// Not cancellable: the pragma reads a header, and a cancellable
+		// context costs a watcher goroutine per call.
+		err := c.version.QueryRowContext(context.WithoutCancel(ctx)).Scan(&v)
+		return v, err
+	})
+	if err != nil {
 		return Principal{}, false, 0, err
 	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if v != c.seen {
 		clear(c.tokens)
 		c.seen = v
