@@ -14,8 +14,9 @@ import (
 // position order: what ReadAll returns for the same range, read in bulk
 // for rebuilding read models. It goes through SQLite's C API on a
 // read-only connection of its own (see capiConn), as the audit reader
-// does, which costs a fraction of ReadAll per event; it sees every append
-// committed before it starts. Payloads of one call share a few large
+// does, which costs a fraction of ReadAll per event; it stops, as every
+// read does, at the durable size (TreeSize) when it starts. Payloads of one
+// call share a few large
 // buffers.
 //
 // ReadRange is not part of the eventstore.Store port: callers find it by
@@ -27,6 +28,8 @@ func (s *Store) ReadRange(ctx context.Context, from, to uint64, dst []eventstore
 	if s.isClosed() {
 		return dst, eventstore.ErrClosed
 	}
+	// Never past the durable size: see syncer.go.
+	to = min(to, uint64(s.visible()))
 	if from >= to {
 		return dst, nil
 	}
