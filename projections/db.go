@@ -34,7 +34,9 @@ func OpenDB(ctx context.Context, path string) (*DB, error) {
 			q.Add("_pragma", "query_only(1)")
 			q.Add("_pragma", "cache_size(-16384)") // 16 MiB per reader
 		} else {
-			q.Add("_pragma", "cache_size(-65536)") // 64 MiB: a batch touches many pages
+			// 256 MiB: a batch touches many pages, and a rebuild's batch
+			// of three projections should not spill them before commit.
+			q.Add("_pragma", "cache_size(-262144)")
 			q.Add("_pragma", "journal_mode(WAL)")
 			q.Add("_pragma", "synchronous(FULL)")
 			// Statement journals (a multi-row INSERT or an upsert inside a

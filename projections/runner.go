@@ -374,11 +374,17 @@ func (r *Runner) follow(ctx context.Context) error {
 }
 
 // catchUpBulk brings the projections near the store's head when they are
-// far behind it (a start after downtime, a new version rebuilt from zero):
-// pages are read in bulk and decoded ahead as a rebuild reads them, and
-// each is applied as a live batch (rows and checkpoints in one
-// transaction). The subscription then follows from there.
+// far behind it. Projections still at zero (a new read-model file, a new
+// version) are built as a rebuild builds them, together, in one pass:
+// beside their empty tables, query indexes created after the rows, and
+// swapped in. Then (after downtime) pages are read in bulk and decoded
+// ahead as a rebuild reads them, and each is applied as a live batch
+// (rows and checkpoints in one transaction). The subscription then
+// follows from there.
 func (r *Runner) catchUpBulk(ctx context.Context) error {
+	if err := r.buildFromZero(ctx); err != nil {
+		return err
+	}
 	for {
 		low := r.lowest()
 		head, err := Head(ctx, r.store)
@@ -392,6 +398,37 @@ func (r *Runner) catchUpBulk(ctx context.Context) error {
 			return err
 		}
 	}
+}
+
+// buildFromZero rebuilds together the projections at position -1 if the
+// store holds more than a page of events. A rebuild it cannot start (one
+// under way in another process) leaves them to the live catch-up.
+func (r *Runner) buildFromZero(ctx context.Context) error {
+	var fresh []string
+	r.mu.Lock()
+	for _, p := range r.projs {
+		if r.applied[p.Name()] < 0 {
+			fresh = append(fresh, p.Name())
+		}
+	}
+	r.mu.Unlock()
+	if len(fresh) == 0 {
+		return nil
+	}
+	head, err := Head(ctx, r.store)
+	if err != nil {
+		return fmt.Errorf("projections: catch up: %w", err)
+	}
+	if head < int64(r.opts.RebuildBatchSize) {
+		return nil
+	}
+	if _, err := r.RebuildAll(ctx, fresh, nil); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		r.opts.Logger.WarnContext(ctx, "projections: build from zero as a rebuild failed, catching up live", "projections", fresh, "err", err)
+	}
+	return r.refresh(ctx)
 }
 
 func (r *Runner) catchUpPages(ctx context.Context, low, head int64) error {
