@@ -304,8 +304,16 @@ func (m *ReadModels) listExhibits(ctx context.Context, view, agency string, wher
 	args = append(args, agency)
 	sqlWhere, sqlArgs := renumber(where, args)
 	lim, sqlArgs := limitClause(sqlArgs, limit+1)
+	text := `SELECT ` + exhibitColumns + exhibitFrom + ` WHERE ` + sqlWhere + ` ORDER BY e.exhibit_id` + lim
 	err = m.readOne(ctx, view, agency, "custody", &page, func(q *reader) error {
-		rows, err := q.query(`SELECT `+exhibitColumns+exhibitFrom+` WHERE `+sqlWhere+` ORDER BY e.exhibit_id`+lim, sqlArgs...)
+		ck, at, cacheable := m.pages.key(m.runner, "custody", q.t.Expand(text), sqlArgs)
+		if cacheable {
+			if items, ok := m.pages.get(ck, at, now); ok {
+				out.Items = items
+				return nil
+			}
+		}
+		rows, err := q.query(text, sqlArgs...)
 		if err != nil {
 			return err
 		}
@@ -319,7 +327,13 @@ func (m *ReadModels) listExhibits(ctx context.Context, view, agency string, wher
 			}
 			out.Items = append(out.Items, x)
 		}
-		return rows.Err()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if cacheable {
+			m.pages.put(ck, at, out.Items)
+		}
+		return nil
 	})
 	if err != nil {
 		return ExhibitPage{}, err

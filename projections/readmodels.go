@@ -26,6 +26,7 @@ type ReadModels struct {
 	// active caches each projection's active tables for readOne.
 	activeMu sync.RWMutex
 	active   map[string]Tables
+	pages    pageCache
 	// WaitTimeout bounds a Page.MinPosition wait (default DefaultWaitTimeout).
 	WaitTimeout time.Duration
 }

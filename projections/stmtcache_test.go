@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/scelle-ledger/scelle/domain"
 )
 
 // Queries run on prepared statements once met; the first uses of a
@@ -33,7 +35,9 @@ func TestQueries_PreparedStatements(t *testing.T) {
 	if len(want.Items) != 3 || want.NextCursor == "" {
 		t.Fatalf("got %d holdings, next %q: want a first page of 3", len(want.Items), want.NextCursor)
 	}
-	m.stmts.close()
+	// Without a runner in the process, pages are not cached: every call
+	// below runs its statement.
+	m = NewReadModels(f.db, nil)
 
 	n := 4 * m.db.r.Stats().MaxOpenConnections
 	var wg sync.WaitGroup
@@ -76,6 +80,7 @@ func TestQueries_PreparedStatements(t *testing.T) {
 		t.Fatalf("a page of 5 prepared %d more statements, want none", got-before)
 	}
 
+	m = NewReadModels(f.db, r)
 	if _, err := r.Rebuild(ctx, "custody", nil); err != nil {
 		t.Fatal(err)
 	}
@@ -103,5 +108,43 @@ func (c *stmtCache) close() {
 	for k, st := range c.m {
 		st.Close()
 		delete(c.m, k)
+	}
+}
+
+// A page read twice at the same applied position is served from the page
+// cache, a copy each time; once a batch moves the position, the page is
+// read again and shows the change.
+func TestQueries_PageCache(t *testing.T) {
+	f := newFixture(t)
+	w := newWorld(t, f.store)
+	s := tangier(w)
+	_, m := startAll(t, f)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	last := w.last
+	first, err := m.Holdings(ctx, "MA-DOUANE-TGM", HoldingsFilter{Now: s.queryNow}, Page{Limit: MaxLimit, MinPosition: &last})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.pages.m) != 1 {
+		t.Fatalf("%d pages cached, want 1", len(m.pages.m))
+	}
+	first.Items[0].Label = "changed by the caller"
+	again, err := m.Holdings(ctx, "MA-DOUANE-TGM", HoldingsFilter{Now: s.queryNow}, Page{Limit: MaxLimit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Items[0].Label == first.Items[0].Label {
+		t.Fatal("a cached page shares its items with an earlier caller")
+	}
+	target := uuid.MustParse(again.Items[0].ExhibitID)
+	w.must(nadia, domain.AddAnnotation{ExhibitID: target, Kind: "note", Text: "checked"})
+	last = w.last
+	after, err := m.Holdings(ctx, "MA-DOUANE-TGM", HoldingsFilter{Now: s.queryNow}, Page{Limit: MaxLimit, MinPosition: &last})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Items[0].ExhibitID != target.String() || after.Items[0].Revision != again.Items[0].Revision+1 || after.Items[0].Position != last {
+		t.Fatalf("after an annotation: revision %d position %d, want %d and %d", after.Items[0].Revision, after.Items[0].Position, again.Items[0].Revision+1, last)
 	}
 }
