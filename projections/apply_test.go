@@ -2,6 +2,7 @@ package projections
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/google/uuid"
@@ -92,6 +93,22 @@ func TestTopLevelString(t *testing.T) {
 		got, ok, err := caseOfEnvelope(ev)
 		if err != nil || !ok || got != caseID {
 			t.Errorf("%s: got %v, %v, %v; want %v", typ, got, ok, err, caseID)
+		}
+	}
+}
+
+// TestExhibitOfStream agrees with domain.ParseStream.
+func TestExhibitOfStream(t *testing.T) {
+	id := uuid.New()
+	for _, s := range []string{domain.ExhibitStream(id), domain.CaseStream(id), "exhibit-" + strings.ToUpper(id.String()),
+		"exhibit-" + id.String()[:35], "exhibit-" + id.String() + "0", "exhibit-{" + id.String()[1:], "exhibit-", "x"} {
+		kind, sid, ok := domain.ParseStream(s)
+		want, wantOK := "", ok && kind == "exhibit"
+		if wantOK {
+			want = sid.String()
+		}
+		if got, gotOK := exhibitOfStream(s); got != want || gotOK != wantOK {
+			t.Errorf("%q: got %q, %v; want %q, %v", s, got, gotOK, want, wantOK)
 		}
 	}
 }

@@ -120,9 +120,33 @@ func (Feed) batch(tx *Tx) (*feedBatch, error) {
 	return b, nil
 }
 
+// emit appends a row to the feed. Rows have the feed's 13 columns, the
+// first (seq) left for emit to number.
 func (b *feedBatch) emit(row []any) {
 	b.seq++
-	b.rows = append(b.rows, append([]any{b.seq}, row...))
+	row[0] = b.seq
+	b.rows = append(b.rows, row)
+}
+
+// exhibitOfStream returns the exhibit of an exhibit stream's name, as
+// domain.ParseStream would (the canonical form of a UUID), without parsing.
+func exhibitOfStream(stream string) (string, bool) {
+	id, ok := strings.CutPrefix(stream, "exhibit-")
+	if !ok || len(id) != 36 {
+		return "", false
+	}
+	for i := 0; i < 36; i++ {
+		c := id[i]
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if c != '-' {
+				return "", false
+			}
+		case (c < '0' || c > '9') && (c < 'a' || c > 'f'):
+			return "", false
+		}
+	}
+	return id, true
 }
 
 func (b *feedBatch) isRecorded(tx *Tx, exhibit string) (bool, error) {
@@ -320,12 +344,10 @@ func (Feed) Apply(tx *Tx, ev *Event) error {
 	if err != nil {
 		return err
 	}
-	kind, sid, _ := domain.ParseStream(ev.Stream)
-	row := []any{int64(ev.Position), ev.EventID.String(), ev.Stream, ev.Revision, ev.Type, caseID.String(), nil,
+	row := []any{nil, int64(ev.Position), ev.EventID.String(), ev.Stream, ev.Revision, ev.Type, caseID.String(), nil,
 		nanos(ev.OccurredAt), nanos(ev.RecordedAt), ev.Actor.User, ev.Actor.Agency, ev.Actor.Role}
-	if kind == "exhibit" {
-		id := sid.String()
-		row[6] = id
+	if id, ok := exhibitOfStream(ev.Stream); ok {
+		row[7] = id
 		rec, err := b.isRecorded(tx, id)
 		if err != nil {
 			return err
@@ -374,10 +396,10 @@ func (b *feedBatch) release(tx *Tx, exhibit string) error {
 	}
 	found := false
 	for rows.Next() {
-		row := make([]any, 12)
+		row := make([]any, 13) // row[0]: seq, set by emit
 		ptrs := make([]any, 12)
-		for i := range row {
-			ptrs[i] = &row[i]
+		for i := range ptrs {
+			ptrs[i] = &row[i+1]
 		}
 		if err := rows.Scan(ptrs...); err != nil {
 			rows.Close()
@@ -473,7 +495,9 @@ func (Feed) Flush(tx *Tx) error {
 	}
 	var waiting [][]any
 	for _, id := range b.pendingKeys {
-		waiting = append(waiting, b.pending[id]...)
+		for _, row := range b.pending[id] {
+			waiting = append(waiting, row[1:]) // without seq
+		}
 	}
 	if err := insertRows(tx, `{feed_pending}`, feedColumns, 12, waiting); err != nil {
 		return err
