@@ -32,6 +32,11 @@ type idempotency struct {
 	mu      sync.Mutex
 	locks   map[string]*keyLock
 	pending map[string]idemRecord // responses not yet persisted
+	// known holds every (scope, key) ever recorded, loaded at open and
+	// added to on record, under mu: a key it does not hold was never
+	// stored, so its lookup in api.db is skipped (a new key per command is
+	// the common case).
+	known *keyFilter
 
 	queue chan idemRecord
 	done  chan struct{}
@@ -106,7 +111,15 @@ func openIdempotency(ctx context.Context, dataDir string) (*idempotency, error) 
 		rdb.Close()
 		return nil, fmt.Errorf("api: open api.db: %w", err)
 	}
-	i := &idempotency{db: db, rdb: rdb, get: get, ins: ins, locks: map[string]*keyLock{}, pending: map[string]idemRecord{},
+	known, err := loadKeyFilter(ctx, rdb)
+	if err != nil {
+		ins.Close()
+		get.Close()
+		db.Close()
+		rdb.Close()
+		return nil, fmt.Errorf("api: open api.db: %w", err)
+	}
+	i := &idempotency{db: db, rdb: rdb, get: get, ins: ins, known: known, locks: map[string]*keyLock{}, pending: map[string]idemRecord{},
 		queue: make(chan idemRecord, 4096), done: make(chan struct{}), bg: context.WithoutCancel(ctx)}
 	go i.persist()
 	return i, nil
@@ -206,13 +219,17 @@ func (i *idempotency) do(ctx context.Context, scope, key string, digest [32]byte
 
 	i.mu.Lock()
 	rec, inMemory := i.pending[id]
+	maybeStored := i.known.mayHold(id)
 	i.mu.Unlock()
 	var stored, resp []byte
 	var err error
-	if inMemory {
+	switch {
+	case inMemory:
 		stored, resp = rec.digest[:], rec.response
-	} else {
+	case maybeStored:
 		err = i.get.QueryRowContext(ctx, scope, key).Scan(&stored, &resp)
+	default:
+		err = sql.ErrNoRows
 	}
 	switch {
 	case err == nil:
@@ -239,6 +256,7 @@ func (i *idempotency) do(ctx context.Context, scope, key string, digest [32]byte
 	r := idemRecord{scope: scope, key: key, digest: digest, response: b, at: now}
 	i.mu.Lock()
 	i.pending[id] = r
+	i.known.add(id)
 	i.mu.Unlock()
 	i.queue <- r
 	// The first answer is the result itself, not its stored copy decoded
@@ -249,4 +267,58 @@ func (i *idempotency) do(ctx context.Context, scope, key string, digest [32]byte
 		return nil
 	}
 	return json.Unmarshal(b, out)
+}
+
+// keyFilter is a Bloom filter of idempotency scopes and keys: no false
+// negatives, a few false positives (which only cost a lookup). Its size is
+// fixed: past a few million keys the false positives grow, never the
+// errors.
+type keyFilter struct {
+	bits []uint64
+}
+
+const keyFilterBits = 1 << 25 // 4 MiB: under 1 % false positives up to 3 million keys
+
+func newKeyFilter() *keyFilter { return &keyFilter{bits: make([]uint64, keyFilterBits/64)} }
+
+func (f *keyFilter) positions(id string) [4]uint32 {
+	h := sha256.Sum256([]byte(id))
+	var p [4]uint32
+	for j := range p {
+		p[j] = (uint32(h[4*j]) | uint32(h[4*j+1])<<8 | uint32(h[4*j+2])<<16 | uint32(h[4*j+3])<<24) % keyFilterBits
+	}
+	return p
+}
+
+func (f *keyFilter) add(id string) {
+	for _, b := range f.positions(id) {
+		f.bits[b/64] |= 1 << (b % 64)
+	}
+}
+
+func (f *keyFilter) mayHold(id string) bool {
+	for _, b := range f.positions(id) {
+		if f.bits[b/64]&(1<<(b%64)) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// loadKeyFilter reads every stored (scope, key).
+func loadKeyFilter(ctx context.Context, db *sql.DB) (*keyFilter, error) {
+	f := newKeyFilter()
+	rows, err := db.QueryContext(ctx, `SELECT scope, key FROM idempotency`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var scope, key string
+	for rows.Next() {
+		if err := rows.Scan(&scope, &key); err != nil {
+			return nil, err
+		}
+		f.add(scope + "\x00" + key)
+	}
+	return f, rows.Err()
 }

@@ -26,7 +26,7 @@ type streamCache struct {
 }
 
 type cachedStream struct {
-	events []domain.Event // never modified once stored: appends copy
+	events []domain.Event // never modified once stored: appends copy; nil once state is set
 	rev    uint64
 	// state is events folded (nil until a load asks for it). It is shared
 	// by concurrent commands, which only read it (domain.Decide never
@@ -43,7 +43,7 @@ func (c *streamCache) get(stream string) ([]domain.Event, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s, ok := c.streams[stream]
-	return s.events, ok
+	return s.events, ok && s.events != nil
 }
 
 // ticket is taken before reading a stream from the store; put stores the
@@ -88,11 +88,13 @@ func (c *streamCache) appended(stream string, first uint64, events []domain.Even
 		delete(c.streams, stream)
 		return
 	}
-	var st domain.State
 	if s.state != nil {
-		st = advance(s.state, events)
+		// Commands need only the state: the events are dropped rather
+		// than copied on every append of a growing stream.
+		c.streams[stream] = cachedStream{rev: s.rev + uint64(len(events)), state: advance(s.state, events)}
+		return
 	}
-	c.streams[stream] = cachedStream{events: slices.Concat(s.events, events), rev: s.rev + uint64(len(events)), state: st}
+	c.streams[stream] = cachedStream{events: slices.Concat(s.events, events), rev: s.rev + uint64(len(events))}
 }
 
 // state returns the folded state of a cached stream, if it was folded.
