@@ -37,7 +37,7 @@ func (Feed) Schema() []string {
 	return append(participantsSchema(),
 		`CREATE TABLE {feed} (
 			seq          INTEGER PRIMARY KEY,
-			position     INTEGER NOT NULL UNIQUE,
+			position     INTEGER NOT NULL,
 			event_id     TEXT NOT NULL,
 			stream       TEXT NOT NULL,
 			revision     INTEGER NOT NULL,
@@ -163,7 +163,11 @@ func (b *feedBatch) isRecorded(tx *Tx, exhibit string) (bool, error) {
 
 // QueryIndexes are the feed indexes Apply does not use.
 func (Feed) QueryIndexes() []string {
-	return append(participantsIndexes(), `CREATE INDEX {feed}_by_case ON {feed}(case_id, seq)`)
+	return append(participantsIndexes(),
+		`CREATE INDEX {feed}_by_case ON {feed}(case_id, seq)`,
+		// No event enters the feed twice: live, every insert is checked;
+		// a rebuild checks them all at once when it creates the index.
+		`CREATE UNIQUE INDEX {feed}_position ON {feed}(position)`)
 }
 
 // Interest: the feed shows every domain event. It reads the case of an
