@@ -11,7 +11,9 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"sort"
 	"strconv"
@@ -68,6 +70,21 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if err := loopbackOnly(c.url); err != nil {
 		fmt.Fprintf(stderr, "scelle bench: %v\n", err)
 		return 2
+	}
+	if path := os.Getenv("SCELLE_BENCH_CPUPROFILE"); path != "" {
+		// The load generator's own CPU profile: it shares the machine with
+		// the server, so its cost is part of the figures.
+		f, err := os.Create(path)
+		if err != nil {
+			fmt.Fprintf(stderr, "scelle bench: %v\n", err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(stderr, "scelle bench: %v\n", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
 	}
 	if err := bench(ctx, c, stdout); err != nil {
 		fmt.Fprintf(stderr, "scelle bench: %v\n", err)
@@ -312,11 +329,18 @@ func bench(ctx context.Context, c benchConfig, w io.Writer) error {
 		record(op, time.Since(start), err)
 		return rctx.Err() == nil
 	}
+	conns := make([]laneConn, len(lanes))
+	for i := range conns {
+		if conns[i], err = newLane(b); err != nil {
+			return err
+		}
+	}
 	start := time.Now()
 	for i := range lanes {
 		wg.Add(1)
-		go func(l *lane) {
+		go func(l *lane, lc laneConn) {
 			defer wg.Done()
+			defer lc.close()
 			report, _ := json.Marshal(map[string]any{"exhibit_id": l.sample, "report": map[string]any{
 				"lab_case_number": "BENCH-LAB-1", "net_mg": 20000, "net_uncertainty_mg": 20,
 				"substances": []map[string]any{{"name": "cannabis resin (THC)", "purity_bp": 2750, "uncertainty_bp": 180}},
@@ -330,7 +354,7 @@ func bench(ctx context.Context, c benchConfig, w io.Writer) error {
 				var tid string
 				if !timed("offer-transfer", func() error {
 					var res offered
-					err := b.doRaw(rctx, l.holder, http.MethodPost, "/v1/commands/offer-transfer",
+					err := lc.send(rctx, l.holder, http.MethodPost, "/v1/commands/offer-transfer",
 						[]byte(`{"exhibit_id":"`+l.exhibit+`","to":{"agency":"`+benchAgency+`","person":"`+next+`"},"purpose":"custody"}`), &res)
 					tid = res.transferID()
 					return err
@@ -338,29 +362,29 @@ func bench(ctx context.Context, c benchConfig, w io.Writer) error {
 					break
 				}
 				if !timed("accept-transfer", func() error {
-					return b.doRaw(rctx, next, http.MethodPost, "/v1/commands/accept-transfer",
+					return lc.send(rctx, next, http.MethodPost, "/v1/commands/accept-transfer",
 						[]byte(`{"exhibit_id":"`+l.exhibit+`","transfer_id":`+jsonString(tid)+`,"seal":{"number":`+jsonString(l.seal)+`,"condition":"intact"}}`), nil)
 				}) {
 					break
 				}
 				l.holder = next
 				if round%4 == 0 && !timed("report-analysis", func() error {
-					return b.doRaw(rctx, "bench-analyst", http.MethodPost, "/v1/commands/report-analysis", report, nil)
+					return lc.send(rctx, "bench-analyst", http.MethodPost, "/v1/commands/report-analysis", report, nil)
 				}) {
 					break
 				}
 				if !timed("get-exhibit", func() error {
-					return b.doRaw(rctx, l.holder, http.MethodGet, exhibitPath, nil, nil)
+					return lc.send(rctx, l.holder, http.MethodGet, exhibitPath, nil, nil)
 				}) {
 					break
 				}
 				if !timed("list-holdings", func() error {
-					return b.doRaw(rctx, l.holder, http.MethodGet, "/v1/holdings?limit=20", nil, nil)
+					return lc.send(rctx, l.holder, http.MethodGet, "/v1/holdings?limit=20", nil, nil)
 				}) {
 					break
 				}
 			}
-		}(&lanes[i])
+		}(&lanes[i], conns[i])
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
