@@ -160,6 +160,11 @@ func percentiles(ds []time.Duration) (p50, p99 time.Duration) {
 // sustained appends. It asserts nothing about speed; it prints figures.
 //
 //	SCELLE_BENCH_EVENTS=1000000 go test -run TestMeasure -v -timeout 60m ./projections
+//
+// SCELLE_BENCH_DIR keeps the store and read models there between runs;
+// SCELLE_BENCH_REBUILDS (custody, stats, feed, all; comma-separated)
+// chooses the rebuilds; SCELLE_BENCH_REBUILD_ONLY skips the queries and
+// the lag; SCELLE_BENCH_SKIP_REBUILD skips the rebuilds.
 func TestMeasure(t *testing.T) {
 	n, _ := strconv.Atoi(os.Getenv("SCELLE_BENCH_EVENTS"))
 	if n <= 0 {
