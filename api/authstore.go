@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -110,6 +111,45 @@ type authCache struct {
 	seen    int64
 	tokens  map[[32]byte]cachedToken
 	gate    versionGate
+	// shm is auth.db's WAL index, and sig the header it had when seen was
+	// read (see walSig): while it is unchanged, nothing was committed, and
+	// the pragma need not be read.
+	shmPath string
+	shm     *os.File
+	sig     walSig
+}
+
+// walSig is the header of a WAL index (the -shm file; SQLite's file
+// format, "The WAL-Index Format"): its change counter is incremented by
+// every transaction, and its last frame number and checksum move with
+// every commit, WAL restarts included. (The WAL file's own size and header
+// would not do: after a restart, commits overwrite frames inside a longer
+// file.) An equal header means no commit in between; anything unreadable
+// counts as a change.
+type walSig struct {
+	ok     bool
+	header [96]byte // the header's two copies
+}
+
+func (c *authCache) walSignature() walSig {
+	if c.shm == nil {
+		f, err := os.Open(c.shmPath)
+		if err != nil {
+			return walSig{}
+		}
+		c.shm = f
+	}
+	var s walSig
+	if _, err := c.shm.ReadAt(s.header[:], 0); err != nil {
+		return walSig{}
+	}
+	// SQLite keeps the header twice and writes one copy, then the other:
+	// copies that differ are a commit in progress.
+	if [48]byte(s.header[:48]) != [48]byte(s.header[48:]) {
+		return walSig{}
+	}
+	s.ok = true
+	return s
 }
 
 // versionGate shares data_version reads among concurrent requests without
@@ -170,6 +210,19 @@ const maxCachedTokens = 4096
 // lookup returns the cached principal of token hash h, if auth.db has not
 // changed since it was cached, and the data version now.
 func (c *authCache) lookup(ctx context.Context, h [32]byte, now time.Time) (Principal, bool, int64, error) {
+	c.mu.Lock()
+	sig := c.walSignature()
+	if sig.ok && sig == c.sig {
+		// Nothing committed since seen was read: answer from the cache.
+		v := c.seen
+		t, ok := c.tokens[h]
+		c.mu.Unlock()
+		if !ok || now.UnixNano() >= t.expires {
+			return Principal{}, false, v, nil
+		}
+		return t.p, true, v, nil
+	}
+	c.mu.Unlock()
 	v, err := c.gate.read(func() (int64, error) {
 		var v int64
 		// Not cancellable: the pragma reads a header, and a cancellable
@@ -185,7 +238,11 @@ func (c *authCache) lookup(ctx context.Context, h [32]byte, now time.Time) (Prin
 	if v != c.seen {
 		clear(c.tokens)
 		c.seen = v
+		c.sig = sig // read before v: a commit after it changes the log again
 		return Principal{}, false, v, nil
+	}
+	if v == c.seen && sig.ok {
+		c.sig = sig
 	}
 	t, ok := c.tokens[h]
 	if !ok || now.UnixNano() >= t.expires {
@@ -264,7 +321,8 @@ func OpenAuthStore(ctx context.Context, path string) (*AuthStore, error) {
 		db.Close()
 		return nil, fmt.Errorf("api: open auth store: %w", err)
 	}
-	return &AuthStore{db: db, auth: st, cache: authCache{conn: conn, version: version, seen: -1, tokens: map[[32]byte]cachedToken{}}}, nil
+	return &AuthStore{db: db, auth: st, cache: authCache{conn: conn, version: version, seen: -1, tokens: map[[32]byte]cachedToken{},
+		shmPath: path + "-shm"}}, nil
 }
 
 // openSQLite opens a SQLite file in WAL mode with foreign keys and a busy
@@ -290,6 +348,9 @@ func openSQLite(ctx context.Context, path, synchronous string) (*sql.DB, error) 
 func (s *AuthStore) Close() error {
 	s.cache.version.Close()
 	s.cache.conn.Close()
+	if s.cache.shm != nil {
+		s.cache.shm.Close()
+	}
 	s.auth.Close()
 	return s.db.Close()
 }
