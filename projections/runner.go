@@ -14,10 +14,12 @@ import (
 // DefaultBatchSize bounds the events applied in one live transaction.
 const DefaultBatchSize = 8192
 
-// DefaultRebuildBatchSize bounds the events applied in one transaction of
-// a rebuild: nobody waits on a shadow generation, and a bigger batch
-// writes each hot page once for more events.
-const DefaultRebuildBatchSize = 20000
+// DefaultRebuildBatchSize bounds the events read, decoded and applied in
+// one page (one transaction) of a rebuild or of a catch-up from far
+// behind: nobody waits on a shadow generation, and a bigger batch writes
+// each hot page once for more events (at 1M events, 50,000 took 5-10 %
+// less CPU per event than 20,000; a page holds about 30 MB).
+const DefaultRebuildBatchSize = 50000
 
 // Options tune a Runner.
 type Options struct {
