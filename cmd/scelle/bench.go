@@ -36,6 +36,10 @@ type benchConfig struct {
 	duration time.Duration
 	maxOps   int64
 	exhibits int
+	// rate, if positive, paces the clients to that many operations per
+	// second in all (an open loop); 0 runs each client as fast as the
+	// server answers (a closed loop).
+	rate float64
 }
 
 // Bench identities, created in the data directory's auth database.
@@ -52,19 +56,23 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.IntVar(&c.clients, "clients", 64, "concurrent clients")
 	fs.DurationVar(&c.duration, "duration", 20*time.Second, "how long to run (at most 5m)")
 	fs.Int64Var(&c.maxOps, "ops", 200000, "stop after this many operations (at most 1000000)")
+	fs.Float64Var(&c.rate, "rate", 0, "operations per second in all, spread evenly over the clients; a late operation's latency counts from when it was due (0: each client as fast as it can)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), "usage: scelle bench [flags]\n\n"+
 			"Drives a running scelle server with concurrent clients: each client moves its own\n"+
 			"exhibit between two custodians (offer + accept, 2 writes), posts a lab result on a\n"+
 			"sub-sample held by the lab every 4th round, and queries the exhibit and the\n"+
-			"holdings every round. Prints throughput and p50/p99 latencies per operation.\n\nflags:\n")
+			"holdings every round. Prints throughput and p50/p99 latencies per operation.\n"+
+			"With --rate, the clients send at that total rate whatever the answers' speed, and\n"+
+			"a latency runs from when its operation was due, so a server that falls behind\n"+
+			"shows it in the percentiles.\n\nflags:\n")
 		fs.PrintDefaults()
 	}
 	if code, ok := parseFlags(fs, args, stderr); !ok {
 		return code
 	}
-	if c.clients < 1 || c.clients > 1024 || c.duration <= 0 || c.duration > 5*time.Minute || c.maxOps < 1 || c.maxOps > 1_000_000 {
-		fmt.Fprintln(stderr, "scelle bench: --clients 1..1024, --duration up to 5m, --ops 1..1000000")
+	if c.clients < 1 || c.clients > 1024 || c.duration <= 0 || c.duration > 5*time.Minute || c.maxOps < 1 || c.maxOps > 1_000_000 || c.rate < 0 || c.rate > 1_000_000 {
+		fmt.Fprintln(stderr, "scelle bench: --clients 1..1024, --duration up to 5m, --ops 1..1000000, --rate 0..1000000")
 		return 2
 	}
 	if err := loopbackOnly(c.url); err != nil {
@@ -320,11 +328,27 @@ func bench(ctx context.Context, c benchConfig, w io.Writer) error {
 		}
 		lat[op] = append(lat[op], d)
 	}
-	timed := func(op string, f func() error) bool {
+	// interval is each client's time between two operations when paced.
+	var interval time.Duration
+	if c.rate > 0 {
+		interval = time.Duration(float64(c.clients) / c.rate * float64(time.Second))
+	}
+	timed := func(due *time.Time, op string, f func() error) bool {
 		if total.Add(1) > c.maxOps {
 			return false
 		}
 		start := time.Now()
+		if interval > 0 {
+			if wait := time.Until(*due); wait > 0 {
+				select {
+				case <-time.After(wait):
+				case <-rctx.Done():
+					return false
+				}
+			}
+			start = *due // an operation sent late was waiting for the client
+			*due = due.Add(interval)
+		}
 		err := f()
 		record(op, time.Since(start), err)
 		return rctx.Err() == nil
@@ -338,7 +362,7 @@ func bench(ctx context.Context, c benchConfig, w io.Writer) error {
 	start := time.Now()
 	for i := range lanes {
 		wg.Add(1)
-		go func(l *lane, lc laneConn) {
+		go func(n int, l *lane, lc laneConn) {
 			defer wg.Done()
 			defer lc.close()
 			report, _ := json.Marshal(map[string]any{"exhibit_id": l.sample, "report": map[string]any{
@@ -346,6 +370,9 @@ func bench(ctx context.Context, c benchConfig, w io.Writer) error {
 				"substances": []map[string]any{{"name": "cannabis resin (THC)", "purity_bp": 2750, "uncertainty_bp": 180}},
 				"techniques": []string{"GC-MS"}, "reviewer": "bench-reviewer", "report_digest": strings.Repeat("cd", 32)}})
 			exhibitPath := "/v1/exhibits/" + l.exhibit
+			// Paced clients start spread over one interval.
+			due := start.Add(time.Duration(n) * interval / time.Duration(c.clients))
+			timed := func(op string, f func() error) bool { return timed(&due, op, f) }
 			for round := 0; rctx.Err() == nil; round++ {
 				next := "bench-k2"
 				if l.holder == "bench-k2" {
@@ -384,7 +411,7 @@ func bench(ctx context.Context, c benchConfig, w io.Writer) error {
 					break
 				}
 			}
-		}(&lanes[i], conns[i])
+		}(i, &lanes[i], conns[i])
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
@@ -515,6 +542,9 @@ func report(w io.Writer, c benchConfig, elapsed time.Duration, lat map[string][]
 	slices.Sort(all)
 	writes := len(lat["offer-transfer"]) + len(lat["accept-transfer"]) + len(lat["report-analysis"])
 	fmt.Fprintf(w, "\n%d clients, %.1fs, %d operations (%d writes, each fsynced), %d errors\n", c.clients, elapsed.Seconds(), len(all), writes, sumErrs(errs))
+	if c.rate > 0 {
+		fmt.Fprintf(w, "paced: %.0f ops/s asked for in all; latencies count from when each operation was due\n", c.rate)
+	}
 	fmt.Fprintf(w, "throughput: %.0f ops/s (writes %.0f/s, custody offer+accept %.0f/s)\n",
 		float64(len(all))/elapsed.Seconds(), float64(writes)/elapsed.Seconds(),
 		float64(len(lat["offer-transfer"])+len(lat["accept-transfer"]))/elapsed.Seconds())
