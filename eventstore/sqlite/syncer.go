@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 )
 
 // The writer commits with synchronous=NORMAL, under which SQLite writes a
@@ -42,9 +43,14 @@ type syncer struct {
 	jobs chan syncJob
 	done chan struct{}
 
-	mu   sync.Mutex // guards f and err against Close reading them
-	f    *os.File
-	err  error // the first failed fsync: the store refuses appends after it
+	// f is used by the run goroutine only, and closed after it returns.
+	f *os.File
+	// err is the first failed fsync: the store refuses appends after it.
+	// Append reads it on every call, so it is never behind a lock that an
+	// fsync in progress holds.
+	err atomic.Pointer[error]
+
+	mu   sync.Mutex // guards sync, which tests replace
 	sync func(*os.File) error
 }
 
@@ -122,19 +128,21 @@ var ErrSyncFailed = errors.New("sqlite: fsync of the WAL failed")
 // first: should the WAL have been recreated (it is not while the writer's
 // connection is open), the new file is opened and synced.
 func (y *syncer) fsync() error {
+	if err := y.failed(); err != nil {
+		return err
+	}
 	y.mu.Lock()
-	defer y.mu.Unlock()
-	if y.err != nil {
-		return y.err
+	sync := y.sync
+	y.mu.Unlock()
+	err := y.reopenIfReplaced()
+	if err == nil {
+		err = sync(y.f)
 	}
-	if err := y.reopenIfReplaced(); err != nil {
-		y.err = fmt.Errorf("%w: %s: %w", ErrSyncFailed, y.path, err)
-		return y.err
-	}
-	if err := y.sync(y.f); err != nil {
-		y.err = fmt.Errorf("%w: %s: %w", ErrSyncFailed, y.path, err)
+	if err != nil {
+		err = fmt.Errorf("%w: %s: %w", ErrSyncFailed, y.path, err)
+		y.err.CompareAndSwap(nil, &err)
 		slog.Error("sqlite: fsync failed; the store refuses appends until it is reopened", slog.String("path", y.path), slog.Any("err", err))
-		return y.err
+		return y.failed()
 	}
 	return nil
 }
@@ -162,14 +170,14 @@ func (y *syncer) reopenIfReplaced() error {
 
 // failed returns the error that stopped appends, if any.
 func (y *syncer) failed() error {
-	y.mu.Lock()
-	defer y.mu.Unlock()
-	return y.err
+	if p := y.err.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
+// close releases the WAL descriptor, once run has returned.
 func (y *syncer) close() error {
-	y.mu.Lock()
-	defer y.mu.Unlock()
 	if y.f == nil {
 		return nil
 	}
