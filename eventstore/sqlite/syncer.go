@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 )
@@ -88,6 +89,11 @@ func (y *syncer) run() {
 		}
 		y.flush(pending)
 		clear(pending)
+		// Let the callers just answered run before the next fsync: they
+		// were queued on this goroutine's processor, which the runtime does
+		// not hand over at once when the fsync blocks, and most of them are
+		// about to append again.
+		runtime.Gosched()
 	}
 }
 
