@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/scelle-ledger/scelle/domain"
 	"github.com/scelle-ledger/scelle/eventstore"
 )
 
@@ -129,6 +130,35 @@ func forChunks(ids []string, f func(in string, args []any) error) error {
 }
 
 // idSet collects distinct IDs in first-seen order.
+// addBatchExhibits adds the exhibits a batch's events concern: each
+// exhibit stream's own, and those a seizure record or a sub-sampling
+// names; also, if holds is set, the exhibit a hold is placed on or
+// released from.
+func (s *idSet) addBatchExhibits(batch []Event, holds bool) {
+	for i := range batch {
+		ev := &batch[i]
+		if rest, ok := strings.CutPrefix(ev.Stream, "exhibit-"); ok {
+			s.add(rest)
+		}
+		switch e := ev.Data.(type) {
+		case domain.SeizureRecorded:
+			for _, id := range e.ExhibitIDs {
+				s.add(id.String())
+			}
+		case domain.SubSampleTaken:
+			s.add(e.SubSampleID.String())
+		case domain.HoldPlaced:
+			if holds && e.ExhibitID != nil {
+				s.add(e.ExhibitID.String())
+			}
+		case domain.HoldReleased:
+			if holds && e.ExhibitID != nil {
+				s.add(e.ExhibitID.String())
+			}
+		}
+	}
+}
+
 type idSet struct {
 	seen map[string]bool
 	ids  []string

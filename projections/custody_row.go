@@ -4,8 +4,6 @@ import (
 	"database/sql"
 	"errors"
 	"strings"
-
-	"github.com/scelle-ledger/scelle/domain"
 )
 
 // exhibitRow is one row of {exhibits}. During a batch the custody
@@ -154,28 +152,7 @@ func (c *exhibitCache) isCommitted(tx *Tx, id string) (bool, error) {
 // exhibits the batch's events concern.
 func (Custody) Preload(tx *Tx, batch []Event) error {
 	var ids idSet
-	for i := range batch {
-		ev := &batch[i]
-		if rest, ok := strings.CutPrefix(ev.Stream, "exhibit-"); ok {
-			ids.add(rest)
-		}
-		switch e := ev.Data.(type) {
-		case domain.SeizureRecorded:
-			for _, id := range e.ExhibitIDs {
-				ids.add(id.String())
-			}
-		case domain.SubSampleTaken:
-			ids.add(e.SubSampleID.String())
-		case domain.HoldPlaced:
-			if e.ExhibitID != nil {
-				ids.add(e.ExhibitID.String())
-			}
-		case domain.HoldReleased:
-			if e.ExhibitID != nil {
-				ids.add(e.ExhibitID.String())
-			}
-		}
-	}
+	ids.addBatchExhibits(batch, true)
 	c := exhibits(tx)
 	return forChunks(ids.ids, func(in string, args []any) error {
 		for _, a := range args {

@@ -432,20 +432,7 @@ func (b *feedBatch) release(tx *Tx, exhibit string) error {
 // events concern are recorded and which have events waiting.
 func (Feed) Preload(tx *Tx, batch []Event) error {
 	var ids idSet
-	for i := range batch {
-		ev := &batch[i]
-		if rest, ok := strings.CutPrefix(ev.Stream, "exhibit-"); ok {
-			ids.add(rest)
-		}
-		switch e := ev.Data.(type) {
-		case domain.SeizureRecorded:
-			for _, id := range e.ExhibitIDs {
-				ids.add(id.String())
-			}
-		case domain.SubSampleTaken:
-			ids.add(e.SubSampleID.String())
-		}
-	}
+	ids.addBatchExhibits(batch, false)
 	b, err := Feed{}.batch(tx)
 	if err != nil {
 		return err
