@@ -73,6 +73,10 @@ func (r *Runner) RebuildAll(ctx context.Context, names []string, progress Progre
 	if progress == nil {
 		progress = func(int64, int64) {}
 	}
+	if _, err := r.db.w.ExecContext(ctx, fmt.Sprintf(`PRAGMA cache_size = -%d`, rebuildCacheKiB)); err != nil {
+		return nil, fmt.Errorf("projections: rebuild: %w", err)
+	}
+	defer r.db.w.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf(`PRAGMA cache_size = -%d`, liveCacheKiB))
 	set, err := r.createShadows(ctx, projs)
 	if err != nil {
 		return nil, err
