@@ -9,7 +9,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/scelle-ledger/scelle/eventstore"
-	"github.com/scelle-ledger/scelle/ledger"
 )
 
 // refreshBatch is the number of events a stream refresh hands to the cache
@@ -173,33 +172,15 @@ func (s *Store) write(ctx context.Context, stream string, x *streamIndex, events
 	if now.Before(x.recordedAt) {
 		now = x.recordedAt // recorded_at never runs backwards within a stream
 	}
-	first, prev := x.next(), x.hash
-	recs := make([]eventstore.RecordedEvent, len(events))
+	first := x.next()
+	recs, err := eventstore.Chain(make([]eventstore.RecordedEvent, 0, len(events)), stream, first, now, x.hash, events)
+	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
 	data := make([]esdb.EventData, len(events))
 	ids := make([]uuid.UUID, len(events))
 	for i := range events {
 		ev := &events[i]
-		recs[i] = eventstore.RecordedEvent{
-			Envelope: ledger.Envelope{
-				EventID:       ev.ID,
-				Stream:        stream,
-				Revision:      first + uint64(i),
-				Type:          ev.Type,
-				SchemaVersion: ev.SchemaVersion,
-				OccurredAt:    ev.OccurredAt,
-				RecordedAt:    now,
-				Actor:         ev.Actor,
-				CorrelationID: ev.CorrelationID,
-				CausationID:   ev.CausationID,
-				PayloadDigest: ledger.PayloadDigest(ev.Payload),
-			},
-			Payload: ev.Payload,
-		}
-		h, err := ledger.Link(&recs[i].Envelope, prev)
-		if err != nil {
-			return eventstore.AppendResult{}, &eventstore.InvalidError{Field: fmt.Sprintf("events[%d]", i), Reason: err.Error()}
-		}
-		recs[i].Hash, prev = h, h
 		if data[i], err = encodeEvent(&recs[i]); err != nil {
 			return eventstore.AppendResult{}, &eventstore.InvalidError{Field: fmt.Sprintf("events[%d]", i), Reason: err.Error()}
 		}

@@ -348,34 +348,12 @@ func (w *writer) stage(tree *ledger.Tree, r *request, now time.Time) (res events
 	if h.exists {
 		rev = h.rev + 1
 	}
-	prev := h.hash
-	w.envs = w.envs[:0]
-	for i := range r.events {
-		ev := &r.events[i]
-		w.envs = append(w.envs, eventstore.RecordedEvent{
-			Envelope: ledger.Envelope{
-				EventID:       ev.ID,
-				Stream:        r.stream,
-				Revision:      rev + uint64(i),
-				Type:          ev.Type,
-				SchemaVersion: ev.SchemaVersion,
-				OccurredAt:    ev.OccurredAt,
-				RecordedAt:    now,
-				Actor:         ev.Actor,
-				CorrelationID: ev.CorrelationID,
-				CausationID:   ev.CausationID,
-				PayloadDigest: ledger.PayloadDigest(ev.Payload),
-			},
-			Payload:  ev.Payload,
-			Position: tree.Size() + uint64(i),
-		})
-		e := &w.envs[i]
-		hash, err := ledger.Link(&e.Envelope, prev)
-		if err != nil {
-			return res, &eventstore.InvalidError{Field: fmt.Sprintf("events[%d]", i), Reason: err.Error()}, nil
-		}
-		e.Hash = hash
-		prev = hash
+	var invalid error
+	if w.envs, invalid = eventstore.Chain(w.envs[:0], r.stream, rev, now, h.hash, r.events); invalid != nil {
+		return res, invalid, nil
+	}
+	for i := range w.envs {
+		w.envs[i].Position = tree.Size() + uint64(i)
 	}
 
 	// Insert the events; an append of several events runs under a savepoint
