@@ -159,6 +159,21 @@ func (s *idSet) addBatchExhibits(batch []Event, holds bool) {
 	}
 }
 
+// memoExists reports whether table (a {name} of the projection's tables)
+// has a row for exhibit id, remembering the answer in seen for the rest of
+// the batch.
+func memoExists(tx *Tx, seen map[string]bool, table, id string) (bool, error) {
+	if v, ok := seen[id]; ok {
+		return v, nil
+	}
+	var n int
+	if err := tx.QueryRow(`SELECT count(*) FROM `+table+` WHERE exhibit_id = ?`, id).Scan(&n); err != nil {
+		return false, err
+	}
+	seen[id] = n > 0
+	return n > 0, nil
+}
+
 type idSet struct {
 	seen map[string]bool
 	ids  []string

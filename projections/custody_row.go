@@ -137,15 +137,7 @@ func (c *exhibitCache) put(id string, x *exhibitRow) {
 
 // isCommitted reports whether the exhibit is in {commits}.
 func (c *exhibitCache) isCommitted(tx *Tx, id string) (bool, error) {
-	if v, ok := c.committed[id]; ok {
-		return v, nil
-	}
-	var n int
-	if err := tx.QueryRow(`SELECT count(*) FROM {commits} WHERE exhibit_id = ?`, id).Scan(&n); err != nil {
-		return false, err
-	}
-	c.committed[id] = n > 0
-	return n > 0, nil
+	return memoExists(tx, c.committed, `{commits}`, id)
 }
 
 // Preload reads, in a few statements, the rows and commit records of the

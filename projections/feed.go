@@ -150,15 +150,7 @@ func exhibitOfStream(stream string) (string, bool) {
 }
 
 func (b *feedBatch) isRecorded(tx *Tx, exhibit string) (bool, error) {
-	if r, ok := b.recorded[exhibit]; ok {
-		return r, nil
-	}
-	var n int
-	if err := tx.QueryRow(`SELECT count(*) FROM {feed_recorded} WHERE exhibit_id = ?`, exhibit).Scan(&n); err != nil {
-		return false, err
-	}
-	b.recorded[exhibit] = n > 0
-	return n > 0, nil
+	return memoExists(tx, b.recorded, `{feed_recorded}`, exhibit)
 }
 
 // QueryIndexes are the feed indexes Apply does not use.
