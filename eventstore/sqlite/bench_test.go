@@ -172,61 +172,57 @@ func benchOpen(b *testing.B) *sqlite.Store {
 	return s
 }
 
-// benchStoreSingles: b.N single-event appends from writers goroutines over
-// streams streams (expected revision Any).
-func benchStoreSingles(b *testing.B, writers, streams int) {
+// benchWriters runs writers goroutines on a fresh store, timed, each
+// calling loop with its index, the store, the shared ID source and a
+// counter of events claimed, until loop returns.
+func benchWriters(b *testing.B, writers int, loop func(w int, s *sqlite.Store, ids *benchIDs, claimed *atomic.Int64)) {
 	s := benchOpen(b)
 	ids := newBenchIDs()
-	var n atomic.Int64
+	var claimed atomic.Int64
 	var wg sync.WaitGroup
-	ctx := context.Background()
 	b.ResetTimer()
 	for w := range writers {
-		wg.Go(func() {
-			stream := fmt.Sprintf("exhibit-%d", w%streams)
-			for n.Add(1) <= int64(b.N) {
-				if _, err := s.Append(ctx, stream, eventstore.Any, benchEvent(ids.next())); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		})
+		wg.Go(func() { loop(w, s, ids, &claimed) })
 	}
 	wg.Wait()
 	b.StopTimer()
 }
 
+// benchStoreSingles: b.N single-event appends from writers goroutines over
+// streams streams (expected revision Any).
+func benchStoreSingles(b *testing.B, writers, streams int) {
+	benchWriters(b, writers, func(w int, s *sqlite.Store, ids *benchIDs, n *atomic.Int64) {
+		stream := fmt.Sprintf("exhibit-%d", w%streams)
+		for n.Add(1) <= int64(b.N) {
+			if _, err := s.Append(context.Background(), stream, eventstore.Any, benchEvent(ids.next())); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
 // benchStoreBatched: b.N events in appends of size events from writers
 // goroutines, each on its own stream.
 func benchStoreBatched(b *testing.B, size, writers int) {
-	s := benchOpen(b)
-	ids := newBenchIDs()
-	var n atomic.Int64
-	var wg sync.WaitGroup
-	ctx := context.Background()
-	b.ResetTimer()
-	for w := range writers {
-		wg.Go(func() {
-			stream := fmt.Sprintf("exhibit-%d", w)
-			evs := make([]eventstore.EventData, size)
-			for {
-				end := n.Add(int64(size))
-				k := size - int(max(0, end-int64(b.N)))
-				if k <= 0 {
-					return
-				}
-				for i := range k {
-					evs[i] = benchEvent(ids.next())
-				}
-				if _, err := s.Append(ctx, stream, eventstore.Any, evs[:k]...); err != nil {
-					b.Error(err)
-					return
-				}
+	benchWriters(b, writers, func(w int, s *sqlite.Store, ids *benchIDs, n *atomic.Int64) {
+		stream := fmt.Sprintf("exhibit-%d", w)
+		evs := make([]eventstore.EventData, size)
+		for {
+			end := n.Add(int64(size))
+			k := size - int(max(0, end-int64(b.N)))
+			if k <= 0 {
+				return
 			}
-		})
-	}
-	wg.Wait()
-	b.StopTimer()
+			for i := range k {
+				evs[i] = benchEvent(ids.next())
+			}
+			if _, err := s.Append(context.Background(), stream, eventstore.Any, evs[:k]...); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }
 
 func benchReadAll(b *testing.B) {
