@@ -8,7 +8,6 @@ import (
 	"os"
 	"runtime"
 	"sync"
-	"time"
 
 	"github.com/scelle-ledger/scelle/eventstore"
 	"github.com/scelle-ledger/scelle/ledger"
@@ -206,34 +205,11 @@ func (r *AuditReader) EventsInRange(ctx context.Context, from, to uint64, dst []
 		chunk = int(span) * 256 // a short range: about 256 bytes an event
 	}
 	err := r.with(ctx, "read events", func(c *capiConn) error {
-		var (
-			arena                           []byte
-			stream, typ, user, agency, role string // the previous row's
-		)
+		rows := eventRows{chunk: chunk}
 		return c.query(ctx, auditEventsSQL, []int64{clampInt64(from), clampInt64(to)}, func(st uintptr) {
 			dst = append(dst, ledger.StoredEvent{})
 			e := &dst[len(dst)-1]
-			e.Position = uint64(c.int64At(st, 0))
-			copy(e.EventID[:], c.bytesAt(st, 1))
-			e.Stream = c.stringAt(st, 2, &stream)
-			e.Revision = uint64(c.int64At(st, 3))
-			e.Type = c.stringAt(st, 4, &typ)
-			e.SchemaVersion = uint32(c.int64At(st, 5))
-			e.OccurredAt = time.Unix(0, c.int64At(st, 6)).UTC()
-			e.RecordedAt = time.Unix(0, c.int64At(st, 7)).UTC()
-			e.Actor = ledger.Actor{User: c.stringAt(st, 8, &user), Agency: c.stringAt(st, 9, &agency), Role: c.stringAt(st, 10, &role)}
-			copy(e.CorrelationID[:], c.bytesAt(st, 11))
-			copy(e.CausationID[:], c.bytesAt(st, 12))
-			copy(e.PayloadDigest[:], c.bytesAt(st, 13))
-			copy(e.PrevHash[:], c.bytesAt(st, 14))
-			copy(e.Hash[:], c.bytesAt(st, 15))
-			p := c.bytesAt(st, 16)
-			if cap(arena)-len(arena) < len(p) || arena == nil {
-				arena = make([]byte, 0, max(chunk, len(p)))
-			}
-			at := len(arena)
-			arena = append(arena, p...)
-			e.Payload = arena[at:len(arena):len(arena)]
+			e.Position = rows.read(c, st, &e.Envelope, &e.Hash, &e.Payload)
 		})
 	})
 	if err != nil {
