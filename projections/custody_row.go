@@ -90,11 +90,17 @@ type exhibitCache struct {
 	order     []string
 	preloaded map[string]*exhibitRow
 	committed map[string]bool
+	// stored holds, for the rows read from the table, the values read:
+	// Flush updates only the columns that changed, so that an event that
+	// changes none of an index's columns leaves that index's pages alone
+	// (a live batch writes every page it dirties to the WAL).
+	stored map[string]exhibitRow
 }
 
 func exhibits(tx *Tx) *exhibitCache {
 	return tx.State("custody/exhibits", func() any {
-		return &exhibitCache{rows: map[string]*exhibitRow{}, preloaded: map[string]*exhibitRow{}, committed: map[string]bool{}}
+		return &exhibitCache{rows: map[string]*exhibitRow{}, preloaded: map[string]*exhibitRow{}, committed: map[string]bool{},
+			stored: map[string]exhibitRow{}}
 	}).(*exhibitCache)
 }
 
@@ -110,6 +116,7 @@ func (c *exhibitCache) get(tx *Tx, id string) (*exhibitRow, error) {
 			c.rows[id] = nil
 			return nil, nil
 		}
+		c.stored[id] = *x
 		c.put(id, x)
 		return x, nil
 	}
@@ -122,6 +129,7 @@ func (c *exhibitCache) get(tx *Tx, id string) (*exhibitRow, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.stored[id] = *x
 	c.put(id, x)
 	return x, nil
 }
@@ -188,16 +196,21 @@ func (Custody) Preload(tx *Tx, batch []Event) error {
 	})
 }
 
+// exhibitRowColumnList are exhibitRowColumns one by one, in the order of
+// exhibitRow.values.
+var exhibitRowColumnList = strings.Split(strings.Join(strings.Fields(exhibitRowColumns), ""), ",")
+
 var exhibitUpsert = func() string {
-	cols := strings.Split(strings.Join(strings.Fields(exhibitRowColumns), ""), ",")
-	sets := make([]string, 0, len(cols))
-	for _, c := range cols[1:] {
+	sets := make([]string, 0, len(exhibitRowColumnList))
+	for _, c := range exhibitRowColumnList[1:] {
 		sets = append(sets, c+" = excluded."+c)
 	}
 	return ` ON CONFLICT(exhibit_id) DO UPDATE SET ` + strings.Join(sets, ", ")
 }()
 
-// Flush writes the batch's exhibit rows.
+// Flush writes the batch's exhibit rows: new rows many per statement, rows
+// read from the table by an UPDATE of the columns that changed (none: no
+// statement).
 func (Custody) Flush(tx *Tx) error {
 	v, ok := tx.state["custody/exhibits"]
 	if !ok {
@@ -207,12 +220,21 @@ func (Custody) Flush(tx *Tx) error {
 	rows := make([][]any, 0, len(c.order))
 	seen := map[string]bool{}
 	for _, id := range c.order {
-		if x := c.rows[id]; x != nil && !seen[id] {
-			seen[id] = true
+		x := c.rows[id]
+		if x == nil || seen[id] {
+			continue
+		}
+		seen[id] = true
+		st, ok := c.stored[id]
+		if !ok {
 			rows = append(rows, x.values())
+			continue
+		}
+		if err := updateExhibit(tx, st.values(), x.values()); err != nil {
+			return err
 		}
 	}
-	n := len(strings.Split(exhibitRowColumns, ","))
+	n := len(exhibitRowColumnList)
 	const per = 32
 	for len(rows) > 0 {
 		k := min(per, len(rows))
@@ -233,4 +255,29 @@ func (Custody) Flush(tx *Tx) error {
 		rows = rows[k:]
 	}
 	return nil
+}
+
+// updateExhibit writes the columns of row that differ from stored, the
+// values the table holds (column 0, exhibit_id, is the key of both).
+func updateExhibit(tx *Tx, stored, row []any) error {
+	var q strings.Builder
+	var args []any
+	for i := 1; i < len(row); i++ {
+		if row[i] == stored[i] {
+			continue
+		}
+		if args == nil {
+			q.WriteString(`UPDATE {exhibits} SET `)
+		} else {
+			q.WriteString(", ")
+		}
+		q.WriteString(exhibitRowColumnList[i] + " = ?")
+		args = append(args, row[i])
+	}
+	if args == nil {
+		return nil
+	}
+	q.WriteString(` WHERE exhibit_id = ?`)
+	_, err := tx.Exec(q.String(), append(args, row[0])...)
+	return err
 }

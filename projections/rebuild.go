@@ -335,17 +335,12 @@ func (r *Runner) indexShadows(ctx context.Context, set []shadow) error {
 	return nil
 }
 
-// shadowTx runs f in a write transaction on shadow tables. Nobody reads a
-// shadow generation and a crash discards it, so its commits need not
-// reach the disk before the swap's (synchronous=NORMAL; the swap commits
-// with FULL, which flushes everything before it).
+// shadowTx runs f in a write transaction on shadow tables. Like every
+// commit of the read models, it is not fsynced (synchronous=NORMAL, see
+// OpenDB): a crash discards an unfinished rebuild anyway.
 func (r *Runner) shadowTx(ctx context.Context, f func(tx *sql.Tx) error) error {
 	r.writeMu.Lock()
 	defer r.writeMu.Unlock()
-	if _, err := r.db.w.ExecContext(ctx, `PRAGMA synchronous = NORMAL`); err != nil {
-		return err
-	}
-	defer r.db.w.ExecContext(context.WithoutCancel(ctx), `PRAGMA synchronous = FULL`)
 	tx, err := r.db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -367,6 +362,7 @@ func (r *Runner) shadowTx(ctx context.Context, f func(tx *sql.Tx) error) error {
 func (r *Runner) swap(ctx context.Context, set []shadow, pos int64) (int64, int64, error) {
 	r.writeMu.Lock()
 	defer r.writeMu.Unlock()
+	r.reg = nil // the swap rewrites the registry
 	tx, err := r.db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, 0, fmt.Errorf("projections: rebuild: swap: %w", err)

@@ -51,6 +51,13 @@ type Runner struct {
 	// stmts are the batches' statements, prepared once on the writer
 	// connection (guarded by writeMu for preparing and clearing).
 	stmts writeStmts
+	// reg is the projection registry as last read or written by applyLive
+	// (nil: read it again), valid while the database's data_version is
+	// regVersion; checkpointSQL moves the checkpoints of a live batch.
+	// Guarded by writeMu.
+	reg           map[string]registryRow
+	regVersion    int64
+	checkpointSQL string
 
 	mu      sync.Mutex
 	applied map[string]int64
@@ -89,6 +96,7 @@ func NewRunner(db *DB, store eventstore.Store, projs []Projection, opts Options)
 		r.byName[p.Name()] = p
 		r.projs = append(r.projs, p)
 	}
+	r.checkpointSQL = checkpointStmt(r.projs)
 	return r, nil
 }
 
@@ -112,6 +120,7 @@ func (r *Runner) Init(ctx context.Context) error {
 	}
 	r.writeMu.Lock()
 	defer r.writeMu.Unlock()
+	r.reg = nil // rewritten below
 	tx, err := r.db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("projections: init: %w", err)
@@ -311,70 +320,6 @@ func (r *Runner) Run(ctx context.Context) error {
 	}
 }
 
-type item struct {
-	ev  Event
-	err error
-}
-
-// follow subscribes after the lowest checkpoint and applies batches.
-func (r *Runner) follow(ctx context.Context) error {
-	if len(r.projs) == 0 {
-		<-ctx.Done()
-		return nil
-	}
-	if err := r.refresh(ctx); err != nil {
-		return err
-	}
-	if err := r.catchUpBulk(ctx); err != nil {
-		return err
-	}
-	low := r.lowest()
-	from := eventstore.Start
-	if low >= 0 {
-		from = eventstore.At(uint64(low))
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	sub, err := r.store.SubscribeAll(ctx, eventstore.SubscribeOptions{From: from})
-	if err != nil {
-		return fmt.Errorf("projections: subscribe: %w", err)
-	}
-	defer sub.Close()
-	ch := make(chan item, 2*r.opts.BatchSize)
-	go r.pump(ctx, sub, ch)
-
-	prev := low // position of the last event before the next batch
-	batch := make([]Event, 0, r.opts.BatchSize)
-	for {
-		batch = batch[:0]
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case it := <-ch:
-			if it.err != nil {
-				return it.err
-			}
-			batch = append(batch, it.ev)
-		}
-	drain:
-		for len(batch) < r.opts.BatchSize {
-			select {
-			case it := <-ch:
-				if it.err != nil {
-					return it.err
-				}
-				batch = append(batch, it.ev)
-			default:
-				break drain
-			}
-		}
-		if err := r.applyLive(ctx, prev, batch); err != nil {
-			return err
-		}
-		prev = int64(batch[len(batch)-1].Position)
-	}
-}
-
 // catchUpBulk brings the projections near the store's head when they are
 // far behind it. Projections still at zero (a new read-model file, a new
 // version) are built as a rebuild builds them, together, in one pass:
@@ -447,76 +392,6 @@ func (r *Runner) catchUpPages(ctx context.Context, low, head int64) error {
 		prev = int64(pg.events[len(pg.events)-1].Position)
 	}
 	return ctx.Err()
-}
-
-// pump receives events for follow and decodes the payloads a projection
-// needs, in its own goroutine.
-func (r *Runner) pump(ctx context.Context, sub eventstore.Subscription, ch chan<- item) {
-	for {
-		rec, err := sub.Recv()
-		var it item
-		if err != nil {
-			it.err = fmt.Errorf("projections: subscription: %w", err)
-		} else {
-			it.err = r.decodeFor(r.projs, &rec, &it.ev)
-		}
-		select {
-		case ch <- it:
-		case <-ctx.Done():
-			return
-		}
-		if it.err != nil {
-			return
-		}
-	}
-}
-
-// applyLive applies a batch to the active generation of every projection
-// whose checkpoint is before the event, and moves the checkpoints, in one
-// transaction. prev is the position of the subscription's previous event
-// (-1: none): a checkpoint behind it means events were skipped.
-func (r *Runner) applyLive(ctx context.Context, prev int64, batch []Event) error {
-	r.writeMu.Lock()
-	defer r.writeMu.Unlock()
-	tx, err := r.db.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("projections: begin batch: %w", err)
-	}
-	defer tx.Rollback()
-	reg, err := readRegistry(ctx, tx)
-	if err != nil {
-		return fmt.Errorf("projections: read registry: %w", err)
-	}
-	last := int64(batch[len(batch)-1].Position)
-	moved := map[string]int64{}
-	for _, p := range r.projs {
-		row, ok := reg[p.Name()]
-		if !ok {
-			return fmt.Errorf("projections: projection %s: not in the registry (was the read-model database replaced?)", p.Name())
-		}
-		if row.version != p.Version() {
-			return fmt.Errorf("projections: projection %s: registry is at version %d, this binary has version %d", p.Name(), row.version, p.Version())
-		}
-		if row.position < prev {
-			return errResubscribe
-		}
-		if row.position >= last {
-			continue
-		}
-		if err := r.applyBatch(ctx, tx, p, tablesFor(row.version, row.generation), row.position, batch); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE projection_registry SET position = ? WHERE name = ?`, last, p.Name()); err != nil {
-			return fmt.Errorf("projections: %s: write checkpoint: %w", p.Name(), err)
-		}
-		moved[p.Name()] = last
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("projections: commit batch ending at %d: %w", last, err)
-	}
-	r.stmts.prepare(ctx, r.db.w)
-	r.setApplied(moved)
-	return nil
 }
 
 // refresh reloads the checkpoints from the registry, the source of truth
