@@ -1,8 +1,10 @@
 package projections
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 
 	"github.com/scelle-ledger/scelle/domain"
 	"github.com/scelle-ledger/scelle/eventstore"
@@ -12,7 +14,21 @@ import (
 // codec does not know are skipped (nil, nil); a known type that fails to
 // decode (including a schema version newer than this binary's) stops the
 // runner rather than build wrong read models.
+//
+// A payload at the type's current schema version is decoded with
+// json.Unmarshal straight into the event's struct: the store only holds
+// payloads the domain encoded and checked, and this skips the strict
+// decoder's stream and its checks for unknown fields and trailing data
+// (about 20 % of a decode, and decoding is a rebuild's costliest step
+// after the writes). A payload that does not unmarshal goes through the
+// strict decoder, for its error; older versions go through its upcasters.
 func DomainDecoder(ev *eventstore.RecordedEvent) (any, error) {
+	if t, ok := currentTypes[ev.Type]; ok && t.version == ev.SchemaVersion {
+		p := reflect.New(t.typ)
+		if err := json.Unmarshal(ev.Payload, p.Interface()); err == nil {
+			return p.Elem().Interface(), nil
+		}
+	}
 	d, err := domain.Decode(ev.Type, ev.SchemaVersion, ev.Payload)
 	if err != nil {
 		if errors.Is(err, domain.ErrUnknownEvent) && domain.Events.SchemaVersion(ev.Type) == 0 {
@@ -22,6 +38,22 @@ func DomainDecoder(ev *eventstore.RecordedEvent) (any, error) {
 	}
 	return d, nil
 }
+
+// currentType is a domain event type's struct and current schema version.
+type currentType struct {
+	typ     reflect.Type
+	version uint32
+}
+
+// currentTypes are the domain's event types, for DomainDecoder's direct
+// path.
+var currentTypes = func() map[string]currentType {
+	m := map[string]currentType{}
+	for _, name := range domain.Events.Types() {
+		m[name] = currentType{reflect.TypeOf(domain.Events.New(name)), domain.Events.SchemaVersion(name)}
+	}
+	return m
+}()
 
 // participantsSchema is the access table each scoped projection keeps for
 // itself (so that a projection can be rebuilt alone): which agencies take

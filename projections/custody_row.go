@@ -230,7 +230,7 @@ func (Custody) Flush(tx *Tx) error {
 			rows = append(rows, x.values())
 			continue
 		}
-		if err := updateExhibit(tx, st.values(), x.values()); err != nil {
+		if err := updateChanged(tx, `{exhibits}`, exhibitRowColumnList, st.values(), x.values()); err != nil {
 			return err
 		}
 	}
@@ -255,29 +255,4 @@ func (Custody) Flush(tx *Tx) error {
 		rows = rows[k:]
 	}
 	return nil
-}
-
-// updateExhibit writes the columns of row that differ from stored, the
-// values the table holds (column 0, exhibit_id, is the key of both).
-func updateExhibit(tx *Tx, stored, row []any) error {
-	var q strings.Builder
-	var args []any
-	for i := 1; i < len(row); i++ {
-		if row[i] == stored[i] {
-			continue
-		}
-		if args == nil {
-			q.WriteString(`UPDATE {exhibits} SET `)
-		} else {
-			q.WriteString(", ")
-		}
-		q.WriteString(exhibitRowColumnList[i] + " = ?")
-		args = append(args, row[i])
-	}
-	if args == nil {
-		return nil
-	}
-	q.WriteString(` WHERE exhibit_id = ?`)
-	_, err := tx.Exec(q.String(), append(args, row[0])...)
-	return err
 }

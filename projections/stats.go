@@ -71,6 +71,7 @@ func (Stats) Apply(tx *Tx, ev *Event) error {
 	if ok, err := applyAccess(tx, ev); ok || err != nil {
 		return err
 	}
+	c := statsRows(tx)
 	switch e := ev.Data.(type) {
 	case domain.SeizureRecorded:
 		place := e.Place.Name
@@ -82,42 +83,69 @@ func (Stats) Apply(tx *Tx, ev *Event) error {
 			return err
 		}
 		for _, id := range e.ExhibitIDs {
-			if _, err := tx.Exec(`UPDATE {stats_exhibits} SET recorded = 1 WHERE exhibit_id = ?`, id.String()); err != nil {
+			if err := markRecorded(tx, c, id.String()); err != nil {
 				return err
 			}
 		}
 	case domain.ExhibitRegistered:
-		var parent any
-		if e.ParentID != nil {
-			parent = e.ParentID.String()
+		id := e.ExhibitID.String()
+		x, err := c.get(tx, id)
+		if err != nil || x != nil { // registered twice: the first registration stands
+			return err
 		}
-		_, err := tx.Exec(`INSERT OR IGNORE INTO {stats_exhibits}(exhibit_id, case_id, seizure_id, parent_id, recorded, presumed)
-			VALUES (?, ?, ?, ?, 0, ?)`, e.ExhibitID.String(), e.CaseID.String(), e.SeizureID.String(), parent, e.PresumedSubstance)
-		return err
+		x = &statsRow{ExhibitID: id, CaseID: e.CaseID.String(), SeizureID: e.SeizureID.String(), Presumed: e.PresumedSubstance}
+		if e.ParentID != nil {
+			x.ParentID = str(e.ParentID.String())
+		}
+		c.add(x)
 	case domain.SubSampleTaken:
-		_, err := tx.Exec(`UPDATE {stats_exhibits} SET recorded = 1 WHERE exhibit_id = ?`, e.SubSampleID.String())
-		return err
+		return markRecorded(tx, c, e.SubSampleID.String())
 	case domain.ExhibitWeighed:
-		_, err := tx.Exec(`UPDATE {stats_exhibits} SET net_mg = coalesce(net_mg, ?) WHERE exhibit_id = ?`, e.NetMg, e.ExhibitID.String())
-		return err
+		x, err := c.get(tx, e.ExhibitID.String())
+		if err != nil || x == nil {
+			return err
+		}
+		if !x.NetMg.Valid { // the first weighing's
+			x.NetMg = num(e.NetMg)
+		}
 	case domain.AnalysisReported:
-		return identify(tx, e.ExhibitID.String(), e.Substances)
+		return identify(tx, c, e.ExhibitID.String(), e.Substances)
 	case domain.ReportAmended:
-		return identify(tx, e.ExhibitID.String(), e.Substances)
+		return identify(tx, c, e.ExhibitID.String(), e.Substances)
 	}
+	return nil
+}
+
+func markRecorded(tx *Tx, c *statsCache, id string) error {
+	x, err := c.get(tx, id)
+	if err != nil || x == nil {
+		return err
+	}
+	x.Recorded = true
 	return nil
 }
 
 // identify records the substance an analysis found on the exhibit and, for
 // a sub-sample, on its parent.
-func identify(tx *Tx, exhibitID string, subs []domain.Substance) error {
+func identify(tx *Tx, c *statsCache, exhibitID string, subs []domain.Substance) error {
 	name, _ := mainSubstance(subs)
 	if name == "" {
 		return nil
 	}
-	_, err := tx.Exec(`UPDATE {stats_exhibits} SET identified = ?1 WHERE exhibit_id = ?2
-		OR exhibit_id = (SELECT parent_id FROM {stats_exhibits} WHERE exhibit_id = ?2)`, name, exhibitID)
-	return err
+	x, err := c.get(tx, exhibitID)
+	if err != nil || x == nil {
+		return err
+	}
+	x.Identified = name
+	if !x.ParentID.Valid {
+		return nil
+	}
+	p, err := c.get(tx, x.ParentID.String)
+	if err != nil || p == nil {
+		return err
+	}
+	p.Identified = name
+	return nil
 }
 
 // Statistics dimensions.

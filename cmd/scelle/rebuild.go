@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -50,6 +51,20 @@ func runRebuild(ctx context.Context, args []string, stdout, stderr io.Writer) in
 			fmt.Fprintf(stderr, "scelle rebuild: unknown projection %q (have %v)\n", n, projectionNames())
 			return 2
 		}
+	}
+	if path := os.Getenv("SCELLE_REBUILD_CPUPROFILE"); path != "" {
+		// A CPU profile of the whole rebuild, for docs/PERFORMANCE.md.
+		f, err := os.Create(path)
+		if err != nil {
+			fmt.Fprintf(stderr, "scelle rebuild: %v\n", err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(stderr, "scelle rebuild: %v\n", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
 	}
 	if err := rebuild(ctx, c, names, quiet, stdout, stderr); err != nil {
 		fmt.Fprintf(stderr, "scelle rebuild: %v\n", err)
