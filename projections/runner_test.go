@@ -313,3 +313,40 @@ func TestRunner_ReadModelsAheadOfStoreRebuildFromZero(t *testing.T) {
 	}
 	sameCounts(t, readCounts(t, f.db.r, "counts_v1_g2"), wantCounts(10))
 }
+
+// TestRunner_RegistryMovedByAnotherConnection: the live runner keeps the
+// registry in memory; a rebuild swapped in through another connection to
+// the read-model file (as another process's would be) must be seen by its
+// next batch, which then applies to the new generation (the old one's
+// tables are gone: a stale registry would fail on them).
+func TestRunner_RegistryMovedByAnotherConnection(t *testing.T) {
+	f := newFixture(t)
+	f.appendN(t, 100)
+	r, stop := startRunner(t, f, counter{1}, Options{BatchSize: 16})
+	defer stop()
+	ctx := context.Background()
+	if err := r.WaitFor(ctx, 99, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	db2, err := OpenDB(ctx, filepath.Join(f.dir, FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db2.Close()
+	other, err := NewRunner(db2, f.store, []Projection{counter{1}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := other.Rebuild(ctx, "counter", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Generation != 2 {
+		t.Fatalf("rebuild: got generation %d, want 2", res.Generation)
+	}
+	last := f.appendN(t, 40)
+	if err := r.WaitFor(ctx, last, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	sameCounts(t, readCounts(t, f.db.r, "counts_v1_g2"), wantCounts(140))
+}
