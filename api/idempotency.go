@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"reflect"
 	"sync"
@@ -53,6 +54,7 @@ type idemRecord struct {
 	digest     [32]byte
 	response   []byte
 	at         time.Time
+	written    chan error // the outcome of the record's write
 }
 
 const apiSchema = `
@@ -78,9 +80,11 @@ CREATE TABLE IF NOT EXISTS attachments (
 `
 
 func openIdempotency(ctx context.Context, dataDir string) (*idempotency, error) {
-	// synchronous=NORMAL: a record lost to a power cut only means a retry
-	// is decided again, and its events, whose IDs derive from the key, are
-	// deduplicated by the store.
+	// synchronous=NORMAL: a record survives the server being killed (it is
+	// committed before the response is sent) but not a power cut of the
+	// last seconds; a retry whose record was lost is decided again, and its
+	// events, whose IDs derive from the key, are deduplicated by the store
+	// (a command whose target has moved on since may then be refused).
 	db, err := openSQLite(ctx, filepath.Join(dataDir, "api.db"), "NORMAL")
 	if err != nil {
 		return nil, fmt.Errorf("api: open api.db: %w", err)
@@ -152,6 +156,9 @@ func (i *idempotency) persist() {
 			}
 		}
 		i.mu.Unlock()
+		for _, r := range batch {
+			r.written <- err
+		}
 	}
 }
 
@@ -253,12 +260,22 @@ func (i *idempotency) do(ctx context.Context, scope, key string, digest [32]byte
 			return fmt.Errorf("api: idempotency: encode response: %w", err)
 		}
 	}
-	r := idemRecord{scope: scope, key: key, digest: digest, response: b, at: now}
+	r := idemRecord{scope: scope, key: key, digest: digest, response: b, at: now, written: make(chan error, 1)}
 	i.mu.Lock()
 	i.pending[id] = r
 	i.known.add(id)
 	i.mu.Unlock()
 	i.queue <- r
+	// Answer only once the record is in api.db (committed, not fsynced:
+	// see openIdempotency), so that a retry after the server is killed
+	// gets this very response instead of a decision taken again on the
+	// state this command changed. Records are written in batches, so the
+	// wait is one short transaction shared by every concurrent command.
+	if err := <-r.written; err != nil {
+		// The command is done whatever happens to its record: answer it,
+		// and keep the record in memory for retries.
+		slog.WarnContext(ctx, "api: idempotency record not written; a retry after a restart is decided again", slog.String("key", key), slog.Any("err", err))
+	}
 	// The first answer is the result itself, not its stored copy decoded
 	// back: the copy encodes to the same bytes (see TestFastJSON for the
 	// command result), so a retry answers what the first call did.

@@ -1,7 +1,9 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -52,5 +54,41 @@ func TestIdempotency_keysSurviveRestart(t *testing.T) {
 	}
 	if res, err := run(i, "new", d1); err != nil || res.Position != 101 {
 		t.Fatalf("new key: %+v, %v", res, err)
+	}
+}
+
+// A command is answered only once its record is committed in api.db: a
+// server killed right after answering (what another process reading the
+// file sees at that moment is what a restart finds) still holds the
+// record, so a retry gets the same response instead of a new decision.
+func TestIdempotency_recordCommittedBeforeAnswer(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	i, err := openIdempotency(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer i.close()
+	other, err := openSQLite(ctx, filepath.Join(dir, "api.db"), "NORMAL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	for n := range 50 {
+		key := "k" + strconv.Itoa(n)
+		var out CommandResult
+		if err := i.do(ctx, "nadia", key, [32]byte{byte(n)}, &out, func() (any, error) {
+			return CommandResult{Command: "AcceptTransfer", Position: uint64(n)}, nil
+		}, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		var resp []byte
+		if err := other.QueryRowContext(ctx, `SELECT response FROM idempotency WHERE scope = ? AND key = ?`, "nadia", key).Scan(&resp); err != nil {
+			t.Fatalf("command %d answered, but its record is not in api.db: %v", n, err)
+		}
+		var stored CommandResult
+		if err := json.Unmarshal(resp, &stored); err != nil || stored.Position != uint64(n) {
+			t.Fatalf("command %d: stored response %s (%v), want position %d", n, resp, err, n)
+		}
 	}
 }
