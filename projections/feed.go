@@ -97,7 +97,6 @@ func caseOf(d any) (uuid.UUID, bool) {
 // feed (their seq numbers assigned in order), rows still waiting for their
 // exhibit's record, and which exhibits are recorded.
 type feedBatch struct {
-	seq         int64 // last seq assigned; -1 until read from the table
 	rows        [][]any
 	pending     map[string][][]any // this batch's waiting rows, by exhibit
 	pendingKeys []string           // exhibits of pending, in first-seen order
@@ -109,22 +108,18 @@ type feedBatch struct {
 }
 
 func (Feed) batch(tx *Tx) (*feedBatch, error) {
-	b := tx.State("feed", func() any {
-		return &feedBatch{seq: -1, pending: map[string][][]any{}, recorded: map[string]bool{}, waiting: map[string]bool{}}
-	}).(*feedBatch)
-	if b.seq < 0 {
-		if err := tx.QueryRow(`SELECT coalesce(max(seq), 0) FROM {feed}`).Scan(&b.seq); err != nil {
-			return nil, err
-		}
-	}
-	return b, nil
+	return tx.State("feed", func() any {
+		return &feedBatch{pending: map[string][][]any{}, recorded: map[string]bool{}, waiting: map[string]bool{}}
+	}).(*feedBatch), nil
 }
 
 // emit appends a row to the feed. Rows have the feed's 13 columns, the
-// first (seq) left for emit to number.
+// first (seq) left NULL: seq is the table's INTEGER PRIMARY KEY, so SQLite
+// numbers the rows, in the order Flush inserts them, from one more than
+// the largest seq in the table (what reading max(seq) once a batch and
+// counting from it gave, without the query).
 func (b *feedBatch) emit(row []any) {
-	b.seq++
-	row[0] = b.seq
+	row[0] = nil
 	b.rows = append(b.rows, row)
 }
 
@@ -392,7 +387,7 @@ func (b *feedBatch) release(tx *Tx, exhibit string) error {
 	}
 	found := false
 	for rows.Next() {
-		row := make([]any, 13) // row[0]: seq, set by emit
+		row := make([]any, 13) // row[0]: seq, numbered by SQLite
 		ptrs := make([]any, 12)
 		for i := range ptrs {
 			ptrs[i] = &row[i+1]
