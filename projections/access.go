@@ -15,16 +15,22 @@ import (
 // decode (including a schema version newer than this binary's) stops the
 // runner rather than build wrong read models.
 //
-// A payload at the type's current schema version is decoded with
-// json.Unmarshal straight into the event's struct: the store only holds
-// payloads the domain encoded and checked, and this skips the strict
-// decoder's stream and its checks for unknown fields and trailing data
-// (about 20 % of a decode, and decoding is a rebuild's costliest step
-// after the writes). A payload that does not unmarshal goes through the
-// strict decoder, for its error; older versions go through its upcasters.
+// A payload at the type's current schema version is decoded straight into
+// the event's struct, by fastUnmarshal when it is the plain JSON the domain
+// writes, else by json.Unmarshal: the store only holds payloads the domain
+// encoded and checked, and decoding is a rebuild's costliest step after
+// the writes (encoding/json's strict decoder cost about 10 µs an event,
+// json.Unmarshal 8, fastUnmarshal about 2). Either gives what
+// json.Unmarshal gives; unlike the strict decoder they accept unknown
+// fields. A payload neither decodes goes through the strict decoder, for
+// its error; older versions go through its upcasters.
 func DomainDecoder(ev *eventstore.RecordedEvent) (any, error) {
 	if t, ok := currentTypes[ev.Type]; ok && t.version == ev.SchemaVersion {
 		p := reflect.New(t.typ)
+		if fastUnmarshal(ev.Payload, p.Elem()) {
+			return p.Elem().Interface(), nil
+		}
+		p = reflect.New(t.typ)
 		if err := json.Unmarshal(ev.Payload, p.Interface()); err == nil {
 			return p.Elem().Interface(), nil
 		}
