@@ -13,6 +13,9 @@ type request struct {
 	stream   string
 	expected eventstore.ExpectedRevision
 	events   []eventstore.EventData
+	// repl, if set, makes this a replication request (replicate.go)
+	// instead of an append.
+	repl *replBatch
 	// state moves from queued to taken (by the writer) or to abandoned (by
 	// the caller whose ctx ended first), exactly once.
 	state atomic.Int32

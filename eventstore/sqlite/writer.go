@@ -40,6 +40,7 @@ type writer struct {
 	nodeArgs                       []driver.Value // (id, hash) pairs not yet inserted
 	synced                         chan<- syncJob // committed groups, for the syncer to fsync and answer
 	row                            []driver.Value // scratch for lookups
+	repl                           replState      // replication into this store (replicate.go)
 
 	// groupHook, if set (by tests, before the first append), is called with
 	// the number of appends of each group before the writer decides them.
@@ -124,6 +125,7 @@ func (w *writer) prepare(dc any) error {
 		}
 		*p.stmt = st
 	}
+	w.repl.dc = dc
 	return nil
 }
 
@@ -169,6 +171,7 @@ func (w *writer) closeStmts() error {
 		errs = append(errs, (*st).close())
 		*st = nil
 	}
+	errs = append(errs, w.repl.close())
 	return errors.Join(errs...)
 }
 
@@ -282,7 +285,7 @@ func (w *writer) tryGroup(reqs []*request) error {
 		return fmt.Errorf("sqlite: append: begin: %w", err)
 	}
 	for _, r := range reqs {
-		res, refused, err := w.stage(tree, r, now)
+		res, refused, err := w.stageRequest(tree, r, now)
 		if err != nil {
 			w.abort()
 			return fmt.Errorf("sqlite: append to %s: %w", r.stream, err)
