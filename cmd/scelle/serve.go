@@ -20,6 +20,9 @@ import (
 	"time"
 
 	"github.com/scelle-ledger/scelle/api"
+	"github.com/scelle-ledger/scelle/eventstore"
+	"github.com/scelle-ledger/scelle/eventstore/kurrentdb"
+	"github.com/scelle-ledger/scelle/eventstore/replica"
 	"github.com/scelle-ledger/scelle/eventstore/sqlite"
 	"github.com/scelle-ledger/scelle/ledger"
 	"github.com/scelle-ledger/scelle/ledger/checkpointdb"
@@ -36,6 +39,7 @@ var version = "dev"
 // The files of a data directory.
 const (
 	eventsFile      = "events.db"
+	replicaFile     = "replica.db" // KurrentDB mode: the notarised replica
 	checkpointsFile = "checkpoints.db"
 	authFile        = "auth.db"
 	keysDir         = "keys"
@@ -45,6 +49,7 @@ type serveConfig struct {
 	addr               string
 	data               string
 	store              string
+	storeNamespace     string
 	checkpointEvery    uint64
 	checkpointInterval time.Duration
 	tlsCert, tlsKey    string
@@ -83,7 +88,8 @@ func serveFlags(c *serveConfig) *flag.FlagSet {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.StringVar(&c.addr, "addr", env("SCELLE_ADDR", "127.0.0.1:8080"), "address to listen on, host:port (env SCELLE_ADDR)")
 	fs.StringVar(&c.data, "data", env("SCELLE_DATA", "./data"), "data directory: event store, read models, keys, tokens, attachments; created on first start (env SCELLE_DATA)")
-	fs.StringVar(&c.store, "store", env("SCELLE_STORE", ""), "event store URL; empty means sqlite in the data directory, or sqlite:///path/events.db (env SCELLE_STORE)")
+	fs.StringVar(&c.store, "store", env("SCELLE_STORE", ""), "event store URL: empty means sqlite in the data directory; sqlite:///path/events.db; or a KurrentDB connection string, esdb://user:pass@host:2113,... (kurrentdb:// too), with the Merkle log in DATA/"+replicaFile+" (env SCELLE_STORE)")
+	fs.StringVar(&c.storeNamespace, "store-namespace", env("SCELLE_STORE_NAMESPACE", ""), "KurrentDB only: prefix of this ledger's stream names in the database, so that several ledgers share a cluster; never change it once a ledger is written (env SCELLE_STORE_NAMESPACE)")
 	fs.Uint64Var(&c.checkpointEvery, "checkpoint-every", envUint("SCELLE_CHECKPOINT_EVERY", 1000), "sign a checkpoint every N events appended, 0 to disable (env SCELLE_CHECKPOINT_EVERY)")
 	fs.DurationVar(&c.checkpointInterval, "checkpoint-interval", envDuration("SCELLE_CHECKPOINT_INTERVAL", 10*time.Second), "sign a checkpoint this often when the log has grown, 0 to disable (env SCELLE_CHECKPOINT_INTERVAL)")
 	fs.StringVar(&c.tlsCert, "tls-cert", env("SCELLE_TLS_CERT", ""), "TLS certificate file (PEM); with --tls-key, serve HTTPS (env SCELLE_TLS_CERT)")
@@ -94,7 +100,13 @@ func serveFlags(c *serveConfig) *flag.FlagSet {
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: scelle serve [flags]\n\n"+
 			"Serve the HTTP API. On first start, creates the data directory with an\n"+
-			"SQLite event store, the read models and the log's signing key.\n"+
+			"SQLite event store, the read models and the log's signing key.\n\n"+
+			"With --store esdb://... (or kurrentdb://...) the events are written to\n"+
+			"KurrentDB, the system of record, and a notary copies KurrentDB's global\n"+
+			"order ($all) into DATA/"+replicaFile+", an SQLite store whose dense\n"+
+			"positions are the Merkle log's leaves: checkpoints, proofs and bundles\n"+
+			"work as with SQLite. Every server following one cluster derives the same\n"+
+			"log. An append returns once the notary has copied it.\n\n"+
 			"Flags take their default from the environment variable named in each.\n\nflags:\n")
 		fs.PrintDefaults()
 	}
@@ -129,7 +141,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	return 0
 }
 
-// storePath resolves --store to the SQLite file to open.
+// storePath resolves --store to the SQLite file to open: the event store
+// itself, or in KurrentDB mode the notarised replica in the data directory.
 func storePath(c serveConfig) (string, error) {
 	if c.store == "" {
 		return filepath.Join(c.data, eventsFile), nil
@@ -148,10 +161,91 @@ func storePath(c serveConfig) (string, error) {
 			return "", fmt.Errorf("--store %q: want sqlite:///path/to/events.db", c.store)
 		}
 		return p, nil
-	case "esdb", "kurrentdb":
-		return "", fmt.Errorf("--store %q: the KurrentDB adapter is not wired into serve yet; use sqlite", c.store)
+	case "esdb", "esdb+discover", "kurrentdb", "kurrentdb+discover", "kurrent", "kurrent+discover":
+		return filepath.Join(c.data, replicaFile), nil
 	}
-	return "", fmt.Errorf("--store %q: unknown scheme %q (want sqlite)", c.store, u.Scheme)
+	return "", fmt.Errorf("--store %q: unknown scheme %q (want sqlite, esdb or kurrentdb)", c.store, u.Scheme)
+}
+
+// primaryURL returns the KurrentDB connection string of --store, and false
+// in SQLite mode.
+func primaryURL(c serveConfig) (string, bool) {
+	if c.store == "" {
+		return "", false
+	}
+	u, err := url.Parse(c.store)
+	if err != nil || u.Scheme == "sqlite" {
+		return "", false
+	}
+	return c.store, true
+}
+
+// servedStore is what serve needs of the event store: the port and the
+// Merkle log's nodes. The SQLite store and the replica both are.
+type servedStore interface {
+	eventstore.Store
+	ledger.NodeReader
+}
+
+// openStore opens the SQLite store at spath, and in KurrentDB mode the
+// KurrentDB adapter and the notary that replicates it into spath. notary
+// is nil in SQLite mode.
+func openStore(ctx context.Context, c serveConfig, spath string, log *slog.Logger) (store servedStore, notary *replica.Store, err error) {
+	url, kurrent := primaryURL(c)
+	// The read models' positions are those of the log they were built
+	// from: a data directory serves one mode.
+	other := replicaFile
+	if kurrent {
+		other = eventsFile
+	}
+	if _, err := os.Stat(filepath.Join(c.data, other)); err == nil && (kurrent || c.store == "") {
+		return nil, nil, fmt.Errorf("open event store: %s holds %s, the log of the other store mode (SQLite or KurrentDB): its read models follow that log; use another data directory", c.data, other)
+	}
+	if !kurrent {
+		local, err := sqlite.Open(ctx, spath, sqlite.Options{})
+		if err != nil {
+			return nil, nil, fmt.Errorf("open event store: %w", err)
+		}
+		return local, nil, nil
+	}
+	primary, err := kurrentdb.Open(ctx, url, kurrentdb.Options{Namespace: c.storeNamespace, Logger: log})
+	if err != nil {
+		return nil, nil, fmt.Errorf("open event store %s: %w", redactURL(url), err)
+	}
+	local, err := sqlite.Open(ctx, spath, sqlite.Options{})
+	if err != nil {
+		_ = primary.Close()
+		return nil, nil, fmt.Errorf("open event store: %w", err)
+	}
+	rs, err := replica.Open(ctx, primary, local, replica.Options{Logger: log})
+	if err != nil {
+		return nil, nil, fmt.Errorf("open event store %s: %w", redactURL(url), err)
+	}
+	return rs, rs, nil
+}
+
+// redactURL hides the password of a connection string, for logs.
+func redactURL(s string) string {
+	if u, err := url.Parse(s); err == nil {
+		return u.Redacted()
+	}
+	return "(unparsable KurrentDB connection string)"
+}
+
+// notaryProgress adds the notary's state to the projections' health, so
+// that /readyz reports a notary that stopped or is retrying (the store
+// part of the report only checks that the replica answers reads).
+type notaryProgress struct {
+	api.Progress
+	notary *replica.Store
+}
+
+func (p notaryProgress) Health(ctx context.Context) ([]projections.ProjectionHealth, error) {
+	hs, err := p.Progress.Health(ctx)
+	if nerr := p.notary.Healthy(ctx); nerr != nil {
+		err = errors.Join(err, fmt.Errorf("notary: %w", nerr))
+	}
+	return hs, err
 }
 
 // logKey loads the log's signing key from the data directory, creating it
@@ -213,9 +307,9 @@ func serve(ctx context.Context, c serveConfig, log *slog.Logger, stdout io.Write
 	if err != nil {
 		return err
 	}
-	store, err := sqlite.Open(ctx, spath, sqlite.Options{})
+	store, notary, err := openStore(ctx, c, spath, log)
 	if err != nil {
-		return fmt.Errorf("open event store: %w", err)
+		return err
 	}
 	defer store.Close()
 
@@ -247,8 +341,12 @@ func serve(ctx context.Context, c serveConfig, log *slog.Logger, stdout io.Write
 		return fmt.Errorf("checkpointer: %w", err)
 	}
 
+	var progress api.Progress = runner
+	if notary != nil {
+		progress = notaryProgress{Progress: runner, notary: notary}
+	}
 	srv, err := api.New(ctx, api.Config{
-		Store: store, Nodes: store, Checkpoints: checkpointer, Progress: runner, Reads: reads.Models,
+		Store: store, Nodes: store, Checkpoints: checkpointer, Progress: progress, Reads: reads.Models,
 		Auth: auth, DataDir: c.data, LogVerifierKey: vkey, Logger: log, Version: version,
 	})
 	if err != nil {
@@ -287,6 +385,9 @@ func serve(ctx context.Context, c serveConfig, log *slog.Logger, stdout io.Write
 		scheme = "https"
 	}
 	base := fmt.Sprintf("%s://%s", scheme, ln.Addr())
+	if url, ok := primaryURL(c); ok {
+		log.Info("KurrentDB mode: notarised replica", "primary", redactURL(url), "namespace", c.storeNamespace, "replica", spath)
+	}
 	log.Info("listening", "addr", ln.Addr().String(), "data", c.data, "store", spath, "version", version)
 	printWelcome(stdout, base, c.data, vkey, firstStart || keyCreated)
 	log.Info("log verifier key", "vkey", vkey, "dir", filepath.Join(c.data, keysDir))

@@ -1,0 +1,210 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/testcontainers/testcontainers-go"
+	"github.com/testcontainers/testcontainers-go/wait"
+)
+
+func TestStorePath_kurrentDB(t *testing.T) {
+	for _, store := range []string{"esdb://admin:changeit@n1:2113,n2:2113?tls=true", "kurrentdb://localhost:2113?tls=false", "esdb+discover://cluster.example:2113"} {
+		c := serveConfig{data: "/srv/scelle", store: store}
+		p, err := storePath(c)
+		if err != nil || p != filepath.Join("/srv/scelle", replicaFile) {
+			t.Errorf("storePath(%q): got %q, %v, want the replica in the data directory", store, p, err)
+		}
+		if u, ok := primaryURL(c); !ok || u != store {
+			t.Errorf("primaryURL(%q): got %q, %v, want the URL", store, u, ok)
+		}
+	}
+	if _, ok := primaryURL(serveConfig{store: "sqlite:///x/events.db"}); ok {
+		t.Error("primaryURL(sqlite:///x/events.db): got a KurrentDB URL")
+	}
+	if _, err := storePath(serveConfig{store: "postgres://x"}); err == nil {
+		t.Error("storePath(postgres://x): got no error")
+	}
+	if got := redactURL("esdb://admin:changeit@n1:2113?tls=true"); strings.Contains(got, "changeit") {
+		t.Errorf("redactURL: got %q, want the password hidden", got)
+	}
+}
+
+// TestServe_kurrentDBUnreachable checks that serve in KurrentDB mode fails
+// at start-up, naming the store without its password, when the cluster
+// does not answer.
+func TestServe_kurrentDBUnreachable(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	var out, errb bytes.Buffer
+	code := run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--data", data, "--log-level", "error",
+		"--store", "esdb://admin:changeit@127.0.0.1:1?tls=false&maxDiscoverAttempts=1&discoveryInterval=10&gossipTimeout=1"}, &out, &errb)
+	if code != 1 || !strings.Contains(errb.String(), "open event store") || strings.Contains(errb.String(), "changeit") {
+		t.Fatalf("serve against no KurrentDB: got exit %d, stderr %q; want 1, naming the store without its password", code, errb.String())
+	}
+}
+
+// TestServe_kurrentDB runs serve on a real KurrentDB (a container): a case
+// is opened through the API and its bundle, whose proofs come from the
+// notarised replica's Merkle log, passes scelle verify. Without a
+// container engine it is skipped.
+func TestServe_kurrentDB(t *testing.T) {
+	testcontainers.SkipIfProviderIsNotHealthy(t)
+	url := startKurrentDBContainer(t)
+	data := filepath.Join(t.TempDir(), "data")
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	pr, pw := io.Pipe()
+	done := make(chan int, 1)
+	var stderr bytes.Buffer
+	go func() {
+		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--data", data, "--log-level", "warn", "--store", url, "--store-namespace", "serve-test-"}, pw, &stderr)
+		pw.Close()
+	}()
+	sc := bufio.NewScanner(pr)
+	var base string
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "scelle is listening on "); ok {
+			base = rest
+			break
+		}
+	}
+	go io.Copy(io.Discard, pr)
+	if base == "" {
+		t.Fatalf("serve did not start: %s", stderr.String())
+	}
+	var out, errb bytes.Buffer
+	var token struct {
+		Token string `json:"token"`
+	}
+	for _, args := range [][]string{
+		{"admin", "agency", "add", "--data", data, "--code", "MA-DOUANE-TGM", "--name", "Douane Tanger Med", "--country", "MA", "--kind", "customs"},
+		{"admin", "user", "add", "--data", data, "--id", "nadia", "--agency", "MA-DOUANE-TGM", "--roles", "officer"},
+		{"admin", "token", "create", "--data", data, "--user", "nadia", "--ttl", "1h", "--json"},
+	} {
+		out.Reset()
+		errb.Reset()
+		if code := run(ctx, args, &out, &errb); code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, errb.String())
+		}
+	}
+	if err := json.Unmarshal(out.Bytes(), &token); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("POST", base+"/v1/commands/open-case", strings.NewReader(`{"reference":"MA-TGM-2026-0412","country":"MA","legal_framework":"customs"}`))
+	req.Header.Set("Authorization", "Bearer "+token.Token)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Idempotency-Key", "open-case-1")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var opened map[string]any
+	if err := json.NewDecoder(res.Body).Decode(&opened); err != nil || res.StatusCode != 200 {
+		t.Fatalf("open-case: %d %v %v", res.StatusCode, opened, err)
+	}
+	res.Body.Close()
+	caseID := opened["created"].([]any)[0].(map[string]any)["id"].(string)
+	req, _ = http.NewRequest("GET", base+"/v1/cases/"+caseID+"/bundle", nil)
+	req.Header.Set("Authorization", "Bearer "+token.Token)
+	res, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bundle, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("case bundle: %d %s", res.StatusCode, bundle)
+	}
+	bpath := filepath.Join(t.TempDir(), "case.bundle.json")
+	if err := os.WriteFile(bpath, bundle, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	errb.Reset()
+	if code := run(ctx, []string{"verify", bpath, "--key", filepath.Join(data, "keys", "scelle-log.vkey")}, &out, &errb); code != 0 {
+		t.Fatalf("scelle verify: exit %d\n%s%s", code, out.String(), errb.String())
+	}
+	stop()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("serve exited %d: %s", code, stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not shut down")
+	}
+	if _, err := os.Stat(filepath.Join(data, replicaFile)); err != nil {
+		t.Fatalf("replica file: %v", err)
+	}
+}
+
+// startKurrentDBContainer starts an insecure, in-memory, single-node
+// KurrentDB (SCELLE_KURRENTDB_IMAGE overrides the image) and returns its
+// kurrentdb:// URL.
+func startKurrentDBContainer(t *testing.T) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	defer cancel()
+	image := "docker.kurrent.io/kurrent-latest/kurrentdb:25.0"
+	if v := os.Getenv("SCELLE_KURRENTDB_IMAGE"); v != "" {
+		image = v
+	}
+	prefix := "KURRENTDB_"
+	if strings.Contains(image, "eventstore/eventstore") {
+		prefix = "EVENTSTORE_"
+	}
+	req := testcontainers.ContainerRequest{
+		Image:        image,
+		ExposedPorts: []string{"2113/tcp"},
+		Env:          map[string]string{},
+		WaitingFor: wait.ForAll(
+			wait.ForHTTP("/health/live").WithPort("2113/tcp").
+				WithStatusCodeMatcher(func(status int) bool { return status >= 200 && status < 300 }),
+			wait.ForLog("IS LEADER"),
+		).WithDeadline(3 * time.Minute),
+	}
+	for k, v := range map[string]string{"INSECURE": "true", "CLUSTER_SIZE": "1", "MEM_DB": "true", "RUN_PROJECTIONS": "None", "MAX_APPEND_SIZE": "16777216"} {
+		req.Env[prefix+k] = v
+	}
+	ctr, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{ContainerRequest: req, Started: true})
+	testcontainers.CleanupContainer(t, ctr)
+	if err != nil {
+		t.Fatalf("start %s: %v", image, err)
+	}
+	endpoint, err := ctr.PortEndpoint(ctx, "2113/tcp", "kurrentdb")
+	if err != nil {
+		t.Fatalf("endpoint of %s: %v", image, err)
+	}
+	return endpoint + "?tls=false"
+}
+
+// TestServe_oneModePerDataDirectory checks that a data directory whose
+// read models follow one log is not served in the other mode.
+func TestServe_oneModePerDataDirectory(t *testing.T) {
+	data := t.TempDir()
+	if err := os.WriteFile(filepath.Join(data, replicaFile), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	if code := run(t.Context(), []string{"serve", "--addr", "127.0.0.1:0", "--data", data, "--log-level", "error"}, &out, &errb); code != 1 || !strings.Contains(errb.String(), replicaFile) {
+		t.Fatalf("serve in SQLite mode beside %s: got exit %d, %q; want 1 naming it", replicaFile, code, errb.String())
+	}
+	if err := os.Rename(filepath.Join(data, replicaFile), filepath.Join(data, eventsFile)); err != nil {
+		t.Fatal(err)
+	}
+	errb.Reset()
+	if code := run(t.Context(), []string{"serve", "--addr", "127.0.0.1:0", "--data", data, "--log-level", "error", "--store", "esdb://127.0.0.1:1?tls=false"}, &out, &errb); code != 1 || !strings.Contains(errb.String(), eventsFile) {
+		t.Fatalf("serve in KurrentDB mode beside %s: got exit %d, %q; want 1 naming it", eventsFile, code, errb.String())
+	}
+}
