@@ -208,7 +208,7 @@ func openStore(ctx context.Context, c serveConfig, spath string, log *slog.Logge
 		}
 		return local, nil, nil
 	}
-	primary, err := kurrentdb.Open(ctx, url, kurrentdb.Options{Namespace: c.storeNamespace, Logger: log})
+	primary, err := openPrimary(ctx, url, c.storeNamespace, log)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open event store %s: %w", redactURL(url), err)
 	}
@@ -222,6 +222,12 @@ func openStore(ctx context.Context, c serveConfig, spath string, log *slog.Logge
 		return nil, nil, fmt.Errorf("open event store %s: %w", redactURL(url), err)
 	}
 	return rs, rs, nil
+}
+
+// openPrimary opens the KurrentDB store; tests replace it to run serve's
+// KurrentDB mode over another primary with the same port semantics.
+var openPrimary = func(ctx context.Context, url, namespace string, log *slog.Logger) (eventstore.Store, error) {
+	return kurrentdb.Open(ctx, url, kurrentdb.Options{Namespace: namespace, Logger: log})
 }
 
 // redactURL hides the password of a connection string, for logs.

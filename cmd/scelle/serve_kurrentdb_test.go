@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,6 +16,9 @@ import (
 
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/wait"
+
+	"github.com/scelle-ledger/scelle/eventstore"
+	"github.com/scelle-ledger/scelle/eventstore/sqlite"
 )
 
 func TestStorePath_kurrentDB(t *testing.T) {
@@ -62,13 +66,69 @@ func TestServe_kurrentDB(t *testing.T) {
 	testcontainers.SkipIfProviderIsNotHealthy(t)
 	url := startKurrentDBContainer(t)
 	data := filepath.Join(t.TempDir(), "data")
+	serveCaseAndVerify(t, data, "--store", url, "--store-namespace", "serve-test-")
+}
+
+// TestServe_replicaOverSQLitePrimary runs serve's KurrentDB mode with a
+// SQLite store in place of KurrentDB (same port semantics), so that the
+// wiring of the notarised replica is tested end to end without a
+// container: the case's bundle verifies, and the replica holds the
+// primary's events verbatim at dense positions.
+func TestServe_replicaOverSQLitePrimary(t *testing.T) {
+	ppath := filepath.Join(t.TempDir(), "primary.db")
+	saved := openPrimary
+	t.Cleanup(func() { openPrimary = saved })
+	var gotURL, gotNS string
+	openPrimary = func(ctx context.Context, url, ns string, _ *slog.Logger) (eventstore.Store, error) {
+		gotURL, gotNS = url, ns
+		return sqlite.Open(ctx, ppath, sqlite.Options{})
+	}
+	data := filepath.Join(t.TempDir(), "data")
+	const url = "esdb://admin:changeit@node1:2113?tls=false"
+	serveCaseAndVerify(t, data, "--store", url, "--store-namespace", "ledger-")
+	if gotURL != url || gotNS != "ledger-" {
+		t.Fatalf("primary opened with %q, %q; want %q, %q", gotURL, gotNS, url, "ledger-")
+	}
+	ctx := t.Context()
+	primary, err := sqlite.Open(ctx, ppath, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer primary.Close()
+	local, err := sqlite.Open(ctx, filepath.Join(data, replicaFile), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer local.Close()
+	want, err := primary.ReadAll(ctx, eventstore.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := local.ReadAll(ctx, eventstore.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(want) == 0 || len(got) != len(want) {
+		t.Fatalf("replica: got %d events, want the primary's %d (at least one)", len(got), len(want))
+	}
+	for i := range want {
+		if got[i].EventID != want[i].EventID || got[i].Hash != want[i].Hash || got[i].Position != uint64(i) {
+			t.Fatalf("replica event %d: got %s hash %s at %d, want %s hash %s", i, got[i].EventID, got[i].Hash, got[i].Position, want[i].EventID, want[i].Hash)
+		}
+	}
+}
+
+// serveCaseAndVerify runs serve on data with args, opens a case through
+// the API, checks that its bundle passes scelle verify, and stops serve.
+func serveCaseAndVerify(t *testing.T, data string, args ...string) {
+	t.Helper()
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	pr, pw := io.Pipe()
 	done := make(chan int, 1)
 	var stderr bytes.Buffer
 	go func() {
-		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--data", data, "--log-level", "warn", "--store", url, "--store-namespace", "serve-test-"}, pw, &stderr)
+		done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0", "--data", data, "--log-level", "warn"}, args...), pw, &stderr)
 		pw.Close()
 	}()
 	sc := bufio.NewScanner(pr)
