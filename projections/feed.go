@@ -487,11 +487,21 @@ func (Feed) Flush(tx *Tx) error {
 	return insertRows(tx, `{feed_recorded}`, `exhibit_id`, 1, rec)
 }
 
-// insertRows inserts rows of n columns, up to 64 rows per statement.
+// insertChunks are the row counts of insertRows' statements: a few
+// distinct statements per table (each prepared once and kept), the widest
+// for rebuilds, the narrow ones for live batches and remainders.
+var insertChunks = []int{256, 64, 16, 4, 2, 1}
+
+// insertRows inserts rows of n columns, many rows per statement.
 func insertRows(tx *Tx, table, cols string, n int, rows [][]any) error {
-	const per = 64
 	for len(rows) > 0 {
-		k := min(per, len(rows))
+		k := 1
+		for _, c := range insertChunks {
+			if c <= len(rows) && c*n <= maxParams {
+				k = c
+				break
+			}
+		}
 		var q strings.Builder
 		q.WriteString(`INSERT INTO ` + table + `(` + cols + `) VALUES `)
 		args := make([]any, 0, k*n)
@@ -509,6 +519,10 @@ func insertRows(tx *Tx, table, cols string, n int, rows [][]any) error {
 	}
 	return nil
 }
+
+// maxParams bounds the values bound to one statement (SQLite's limit is
+// 32766).
+const maxParams = 8192
 
 // exhibitRef returns the ExhibitRef every exhibit event embeds.
 func exhibitRef(d any) (domain.ExhibitRef, bool) {
