@@ -142,6 +142,14 @@ func (s *Store) follow(ctx context.Context) (progressed bool, err error) {
 		}
 		s.mu.Lock()
 		s.source, s.has, s.size, s.lastErr = batch[len(batch)-1].Position, true, size, nil
+		if len(s.heads)+len(batch) > headsLimit {
+			clear(s.heads)
+		}
+		first := size - uint64(len(batch))
+		for i := range batch {
+			e := &batch[i]
+			s.heads[e.Stream] = replicated{id: e.EventID, revision: e.Revision, position: first + uint64(i)}
+		}
 		s.wake()
 		s.mu.Unlock()
 		if recvErr != nil {

@@ -31,6 +31,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/scelle-ledger/scelle/eventstore"
 	"github.com/scelle-ledger/scelle/eventstore/sqlite"
 	"github.com/scelle-ledger/scelle/ledger"
@@ -80,7 +82,20 @@ type Store struct {
 	fatal   error  // why the notary stopped
 	lastErr error  // the last error retried, nil once replication resumed
 	notify  chan struct{}
+	// heads maps a stream to its last event replicated, so that an append
+	// finds its position without a read; bounded by headsLimit.
+	heads map[string]replicated
 }
+
+// replicated is a stream's last event replicated.
+type replicated struct {
+	id       uuid.UUID
+	revision uint64
+	position uint64 // the replica's
+}
+
+// headsLimit bounds Store.heads; it is cleared when full.
+const headsLimit = 1 << 16
 
 // Status is the notary's state, for readiness reports.
 type Status struct {
@@ -138,6 +153,7 @@ func Open(ctx context.Context, primary eventstore.Store, local *sqlite.Store, op
 		cancel: cancel, done: make(chan struct{}),
 		source: src.Position, has: found, size: size,
 		notify: make(chan struct{}),
+		heads:  make(map[string]replicated),
 	}
 	go s.run(nctx)
 	return s, nil
@@ -211,11 +227,19 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 	if err := s.waitFor(ctx, res.Position); err != nil {
 		return eventstore.AppendResult{}, fmt.Errorf("replica: append to %s: written to the primary at revision %d but not replicated: %w", stream, res.Revision, err)
 	}
+	last := events[len(events)-1].ID
+	s.mu.Lock()
+	h, ok := s.heads[stream]
+	s.mu.Unlock()
+	if ok && h.revision == res.Revision && h.id == last {
+		return eventstore.AppendResult{Revision: res.Revision, Position: h.position}, nil
+	}
+	// The stream moved on since, or its head left the map: read it.
 	evs, err := s.local.ReadStream(ctx, stream, eventstore.ReadOptions{From: eventstore.At(res.Revision), Count: 1})
 	if err != nil {
 		return eventstore.AppendResult{}, fmt.Errorf("replica: append to %s: read the replicated revision %d: %w", stream, res.Revision, err)
 	}
-	if len(evs) != 1 || evs[0].Revision != res.Revision || evs[0].EventID != events[len(events)-1].ID {
+	if len(evs) != 1 || evs[0].Revision != res.Revision || evs[0].EventID != last {
 		return eventstore.AppendResult{}, fmt.Errorf("replica: append to %s: the replica's revision %d is not the event %s the primary wrote", stream, res.Revision, events[len(events)-1].ID)
 	}
 	return eventstore.AppendResult{Revision: res.Revision, Position: evs[0].Position}, nil

@@ -260,3 +260,8 @@ func TestOpenRefusesAStoreWithAppends(t *testing.T) {
 		t.Fatalf("close the refused replica: got %v, want %v", err, eventstore.ErrClosed)
 	}
 }
+
+func sqliteOpen(tb testing.TB, path string) (*sqlite.Store, error) {
+	tb.Helper()
+	return sqlite.Open(tb.Context(), path, sqlite.Options{})
+}
