@@ -97,7 +97,7 @@ func TestTamperedEventStopsTheNotary(t *testing.T) {
 				return false
 			}}
 			local := openSQLite(t, filepath.Join(dir, "replica.db"))
-			s, err := Open(ctx, ts, local, Options{BatchEvents: 1})
+			s, err := Open(ctx, ts, local, Options{BatchEvents: 1, Logger: quiet})
 			if err != nil {
 				t.Fatal(err)
 			}
