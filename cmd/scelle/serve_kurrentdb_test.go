@@ -14,11 +14,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/wait"
 
 	"github.com/scelle-ledger/scelle/eventstore"
 	"github.com/scelle-ledger/scelle/eventstore/sqlite"
+	"github.com/scelle-ledger/scelle/ledger"
 )
 
 func TestStorePath_kurrentDB(t *testing.T) {
@@ -195,6 +197,15 @@ func serveCaseAndVerify(t *testing.T, data string, args ...string) {
 	if code := run(ctx, []string{"verify", bpath, "--key", filepath.Join(data, "keys", "scelle-log.vkey")}, &out, &errb); code != 0 {
 		t.Fatalf("scelle verify: exit %d\n%s%s", code, out.String(), errb.String())
 	}
+	res, err = http.Get(base + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ready, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("readyz: got %d %s, want 200", res.StatusCode, ready)
+	}
 	stop()
 	select {
 	case code := <-done:
@@ -267,4 +278,94 @@ func TestServe_oneModePerDataDirectory(t *testing.T) {
 	if code := run(t.Context(), []string{"serve", "--addr", "127.0.0.1:0", "--data", data, "--log-level", "error", "--store", "esdb://127.0.0.1:1?tls=false"}, &out, &errb); code != 1 || !strings.Contains(errb.String(), eventsFile) {
 		t.Fatalf("serve in KurrentDB mode beside %s: got exit %d, %q; want 1 naming it", eventsFile, code, errb.String())
 	}
+}
+
+// tamperedPrimary delivers, to subscriptions, every event with a flipped
+// hash: what a corrupted KurrentDB would send.
+type tamperedPrimary struct{ eventstore.Store }
+
+func (p tamperedPrimary) SubscribeAll(ctx context.Context, opts eventstore.SubscribeOptions) (eventstore.Subscription, error) {
+	sub, err := p.Store.SubscribeAll(ctx, opts)
+	return tamperedSub{sub}, err
+}
+
+type tamperedSub struct{ eventstore.Subscription }
+
+func (s tamperedSub) Recv() (eventstore.RecordedEvent, error) {
+	e, err := s.Subscription.Recv()
+	e.Hash[0] ^= 1
+	return e, err
+}
+
+// TestServe_readyzReportsAStoppedNotary checks that /readyz answers 503,
+// naming the notary, once the notary stopped on an event that does not
+// verify.
+func TestServe_readyzReportsAStoppedNotary(t *testing.T) {
+	ctx, stop := context.WithCancel(t.Context())
+	defer stop()
+	ppath := filepath.Join(t.TempDir(), "primary.db")
+	primary, err := sqlite.Open(ctx, ppath, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := primary.Append(ctx, "case-1", eventstore.NoStream, eventstore.EventData{
+		ID: uuid.New(), Type: "CaseOpened", SchemaVersion: 1, Payload: []byte(`{}`), OccurredAt: time.Now(),
+		Actor: ledger.Actor{User: "u", Agency: "a", Role: "officer"}, CorrelationID: uuid.New(),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := primary.Close(); err != nil {
+		t.Fatal(err)
+	}
+	saved := openPrimary
+	t.Cleanup(func() { openPrimary = saved })
+	openPrimary = func(ctx context.Context, _, _ string, _ *slog.Logger) (eventstore.Store, error) {
+		s, err := sqlite.Open(ctx, ppath, sqlite.Options{})
+		return tamperedPrimary{s}, err
+	}
+	data := filepath.Join(t.TempDir(), "data")
+	pr, pw := io.Pipe()
+	done := make(chan int, 1)
+	var stderr bytes.Buffer
+	go func() {
+		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--data", data, "--log-level", "error", "--store", "esdb://x:2113"}, pw, &stderr)
+		pw.Close()
+	}()
+	sc := bufio.NewScanner(pr)
+	var base string
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "scelle is listening on "); ok {
+			base = rest
+			break
+		}
+	}
+	go io.Copy(io.Discard, pr)
+	if base == "" {
+		t.Fatalf("serve did not start: %s", stderr.String())
+	}
+	// The notary stops at once; readiness reports it from then on.
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(time.Minute)
+	for {
+		res, err := http.Get(base + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode == http.StatusServiceUnavailable {
+			break
+		}
+		select {
+		case <-tick.C:
+		case <-deadline:
+			t.Fatalf("readyz: still %d %s, want 503 once the notary stopped", res.StatusCode, body)
+		}
+	}
+	if !strings.Contains(stderr.String(), "the notary stopped") {
+		t.Fatalf("serve log: got %q, want the notary's error", stderr.String())
+	}
+	stop()
+	<-done
 }
