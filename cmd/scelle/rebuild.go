@@ -35,7 +35,8 @@ func runRebuild(ctx context.Context, args []string, stdout, stderr io.Writer) in
 			"from zero into new tables beside the live ones, in one pass over the log,\n"+
 			"and swapped in together when they have caught up. With no projection\n"+
 			"named, all are rebuilt. The server must be stopped (one process at a\n"+
-			"time opens the SQLite store).\n\n"+
+			"time opens the SQLite store). SCELLE_REBUILD_CPUPROFILE=FILE writes a CPU\n"+
+			"profile of the rebuild to FILE.\n\n"+
 			"projections: %v\n\nflags:\n", projectionNames())
 		fs.PrintDefaults()
 	}
