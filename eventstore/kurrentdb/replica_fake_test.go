@@ -40,3 +40,78 @@ func TestConformanceReplicaOverFake(t *testing.T) {
 		return s
 	})
 }
+
+// TestReplicaOverFakeRestart replicates the fake's $all, restarts the
+// replica (which checks that the fake still holds its last event at the
+// recorded position), replicates what another server wrote meanwhile, and
+// refuses a restart in another namespace.
+func TestReplicaOverFakeRestart(t *testing.T) {
+	ctx := t.Context()
+	_, url := startFakeDB(t)
+	path := filepath.Join(t.TempDir(), "replica.db")
+	open := func(ns string) (*replica.Store, error) {
+		primary, err := Open(ctx, url, Options{Namespace: ns})
+		if err != nil {
+			t.Fatalf("open %s: %v", url, err)
+		}
+		local, err := sqlite.Open(ctx, path, sqlite.Options{})
+		if err != nil {
+			t.Fatalf("open %s: %v", path, err)
+		}
+		return replica.Open(ctx, primary, local, replica.Options{})
+	}
+	s, err := open("ledger-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		if _, err := s.Append(ctx, "exhibit-1", eventstore.Any, testEvent(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Another server writes while this one is down; a ledger in another
+	// namespace too.
+	other := openNamespace(t, url, "ledger-")
+	for i := 5; i < 8; i++ {
+		if _, err := other.Append(ctx, "exhibit-2", eventstore.Any, testEvent(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := openNamespace(t, url, "elsewhere-").Append(ctx, "exhibit-1", eventstore.Any, testEvent(99)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := open("elsewhere-"); err == nil {
+		t.Fatal("reopen the replica in another namespace: got no error, want a refusal")
+	}
+	s, err = open("ledger-")
+	if err != nil {
+		t.Fatalf("reopen the replica: %v", err)
+	}
+	defer s.Close()
+	res, err := s.Append(ctx, "exhibit-1", eventstore.Any, testEvent(8))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Position != 8 || res.Revision != 5 {
+		t.Fatalf("append after the restart: got %+v, want revision 5 at the replica's position 8", res)
+	}
+	want, err := other.ReadAll(ctx, eventstore.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ReadAll(ctx, eventstore.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 9 || len(want) != 9 {
+		t.Fatalf("events: got %d in the replica and %d in the primary, want 9", len(got), len(want))
+	}
+	for i := range got {
+		if got[i].Position != uint64(i) || got[i].EventID != want[i].EventID || got[i].Hash != want[i].Hash {
+			t.Fatalf("replica event %d: got %s at %d, want %s", i, got[i].EventID, got[i].Position, want[i].EventID)
+		}
+	}
+}

@@ -147,6 +147,11 @@ func Open(ctx context.Context, primary eventstore.Store, local *sqlite.Store, op
 	if found && src.Size != size {
 		return fail(fmt.Errorf("the replica's last source record is at %d events, but it holds %d", src.Size, size))
 	}
+	if found {
+		if err := sameSource(ctx, primary, local, src); err != nil {
+			return fail(err)
+		}
+	}
 	nctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s := &Store{
 		primary: primary, local: local, opts: opts,
@@ -157,6 +162,27 @@ func Open(ctx context.Context, primary eventstore.Store, local *sqlite.Store, op
 	}
 	go s.run(nctx)
 	return s, nil
+}
+
+// sameSource checks that the replica's last event is the primary's event
+// at the recorded source position: a replica follows one primary (one
+// cluster, one namespace), whose history it cannot lose.
+func sameSource(ctx context.Context, primary eventstore.Store, local *sqlite.Store, src sqlite.ReplicaSource) error {
+	mine, err := local.ReadAll(ctx, eventstore.ReadOptions{Direction: eventstore.Backwards, From: eventstore.End, Count: 1})
+	if err != nil {
+		return fmt.Errorf("read the replica's last event: %w", err)
+	}
+	theirs, err := primary.ReadAll(ctx, eventstore.ReadOptions{From: eventstore.At(src.Position), Count: 1})
+	if err != nil {
+		return fmt.Errorf("read the primary at position %d, where the replica stands: %w", src.Position, err)
+	}
+	if len(mine) != 1 {
+		return fmt.Errorf("the replica records source position %d but holds no event", src.Position)
+	}
+	if len(theirs) != 1 || theirs[0].Position != src.Position || theirs[0].EventID != mine[0].EventID || theirs[0].Hash != mine[0].Hash {
+		return fmt.Errorf("the replica's last event %s (%s@%d) is not the primary's event at position %d: the replica follows another primary or namespace", mine[0].EventID, mine[0].Stream, mine[0].Revision, src.Position)
+	}
+	return nil
 }
 
 // Replica returns the local store: the Merkle log and the events.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -264,4 +265,26 @@ func TestOpenRefusesAStoreWithAppends(t *testing.T) {
 func sqliteOpen(tb testing.TB, path string) (*sqlite.Store, error) {
 	tb.Helper()
 	return sqlite.Open(tb.Context(), path, sqlite.Options{})
+}
+
+// TestOpenRefusesAnotherPrimary checks that a replica does not follow a
+// primary whose history is not the one it copied.
+func TestOpenRefusesAnotherPrimary(t *testing.T) {
+	ctx := testCtx(t)
+	dir := t.TempDir()
+	s := openPair(t, dir, Options{})
+	if _, err := s.Append(ctx, "exhibit-1", eventstore.NoStream, newEvent(1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	other := openSQLite(t, filepath.Join(dir, "other.db"))
+	if _, err := other.Append(ctx, "exhibit-1", eventstore.NoStream, newEvent(2)); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Open(ctx, other, openSQLite(t, filepath.Join(dir, "replica.db")), Options{})
+	if err == nil || !strings.Contains(err.Error(), "another primary") {
+		t.Fatalf("open the replica over another primary: got %v, want a refusal", err)
+	}
 }
