@@ -2,7 +2,10 @@ package kurrentdb
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
+	"strconv"
+	"sync/atomic"
 	"testing"
 
 	"github.com/scelle-ledger/scelle/eventstore"
@@ -112,6 +115,52 @@ func TestReplicaOverFakeRestart(t *testing.T) {
 	for i := range got {
 		if got[i].Position != uint64(i) || got[i].EventID != want[i].EventID || got[i].Hash != want[i].Hash {
 			t.Fatalf("replica event %d: got %s at %d, want %s", i, got[i].EventID, got[i].Position, want[i].EventID)
+		}
+	}
+}
+
+// TestReplicaOverFakeThroughput measures appends of one event to the
+// adapter alone and through the notarised replica, both on the fake, from
+// 16 concurrent callers on their own streams (SCELLE_BENCH=1 to run; it
+// logs the figures and asserts nothing about speed).
+func TestReplicaOverFakeThroughput(t *testing.T) {
+	if os.Getenv("SCELLE_BENCH") == "" {
+		t.Skip("set SCELLE_BENCH=1 to measure")
+	}
+	for _, mode := range []string{"adapter", "replica"} {
+		_, url := startFakeDB(t)
+		primary, err := Open(t.Context(), url, Options{Namespace: "bench-"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var st eventstore.Store = primary
+		if mode == "replica" {
+			local, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "replica.db"), sqlite.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st, err = replica.Open(t.Context(), primary, local, replica.Options{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var n atomic.Int64
+		res := testing.Benchmark(func(b *testing.B) {
+			b.SetParallelism(8)
+			b.RunParallel(func(pb *testing.PB) {
+				stream := "exhibit-" + strconv.FormatInt(n.Add(1), 10)
+				i := 0
+				for pb.Next() {
+					if _, err := st.Append(t.Context(), stream, eventstore.Any, testEvent(i)); err != nil {
+						b.Error(err)
+						return
+					}
+					i++
+				}
+			})
+		})
+		t.Logf("%s: %s", mode, res)
+		if err := st.Close(); err != nil {
+			t.Fatal(err)
 		}
 	}
 }

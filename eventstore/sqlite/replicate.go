@@ -102,7 +102,7 @@ func (rs *replState) close() error {
 	return errors.Join(errs...)
 }
 
-// load learns, once, whether the file is a replica.
+// loadRepl learns, once, whether the file is a replica.
 func (w *writer) loadRepl() error {
 	rs := &w.repl
 	if rs.loaded {
