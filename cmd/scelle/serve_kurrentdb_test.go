@@ -92,6 +92,12 @@ func TestServe_replicaOverSQLitePrimary(t *testing.T) {
 		t.Fatalf("primary opened with %q, %q; want %q, %q", gotURL, gotNS, url, "ledger-")
 	}
 	ctx := t.Context()
+	// scelle audit recomputes the replica's chains and Merkle roots
+	// against the checkpoints serve signed over it.
+	var out, errb bytes.Buffer
+	if code := run(ctx, []string{"audit", "--data", data, "--store", filepath.Join(data, replicaFile), "--quiet"}, &out, &errb); code != 0 {
+		t.Fatalf("scelle audit of the replica: exit %d\n%s%s", code, out.String(), errb.String())
+	}
 	primary, err := sqlite.Open(ctx, ppath, sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
