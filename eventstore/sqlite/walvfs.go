@@ -55,9 +55,12 @@ var walVFS struct {
 	once sync.Once
 	err  error
 
+	// The structures SQLite holds pointers to live in C memory: the
+	// transpiled SQLite does pointer arithmetic on them, which the Go
+	// runtime's pointer checks (-race) refuse on Go memory.
 	unix    uintptr                     // SQLite's unix VFS
-	vfs     sqlite3.Tsqlite3_vfs        // the shim: a copy of unix with xOpen replaced
-	methods sqlite3.Tsqlite3_io_methods // WAL files' methods: unix's, some replaced
+	vfs     uintptr                     // the shim: a copy of unix with xOpen replaced
+	methods uintptr                     // WAL files' methods: unix's, some replaced
 	real    sqlite3.Tsqlite3_io_methods // unix's methods for WAL files
 	table   uintptr                     // where unix keeps them
 
@@ -96,11 +99,18 @@ func doRegisterWALVFS() error {
 	}
 	walVFS.unix = unix
 	walVFS.files = make(map[uintptr]*walFile)
-	walVFS.vfs = *(*sqlite3.Tsqlite3_vfs)(cptr(unix))
-	walVFS.vfs.FpNext = 0
-	walVFS.vfs.FzName = name
-	*(*func(*libc.TLS, uintptr, uintptr, uintptr, int32, uintptr) int32)(unsafe.Pointer(&walVFS.vfs.FxOpen)) = walOpen
-	if rc := sqlite3.Xsqlite3_vfs_register(tls, uintptr(unsafe.Pointer(&walVFS.vfs)), 0); rc != sqlite3.SQLITE_OK {
+	// Never freed either.
+	walVFS.vfs = libc.Xcalloc(tls, 1, libc.Tsize_t(unsafe.Sizeof(sqlite3.Tsqlite3_vfs{})))
+	walVFS.methods = libc.Xcalloc(tls, 1, libc.Tsize_t(unsafe.Sizeof(sqlite3.Tsqlite3_io_methods{})))
+	if walVFS.vfs == 0 || walVFS.methods == 0 {
+		return fmt.Errorf("sqlite: register VFS %s: out of memory", walVFSName)
+	}
+	v := (*sqlite3.Tsqlite3_vfs)(cptr(walVFS.vfs))
+	*v = *(*sqlite3.Tsqlite3_vfs)(cptr(unix))
+	v.FpNext = 0
+	v.FzName = name
+	*(*func(*libc.TLS, uintptr, uintptr, uintptr, int32, uintptr) int32)(unsafe.Pointer(&v.FxOpen)) = walOpen
+	if rc := sqlite3.Xsqlite3_vfs_register(tls, walVFS.vfs, 0); rc != sqlite3.SQLITE_OK {
 		return fmt.Errorf("sqlite: register VFS %s: code %d", walVFSName, rc)
 	}
 	return nil
@@ -121,8 +131,8 @@ func walOpen(tls *libc.TLS, pVfs, zName, pFile uintptr, flags int32, pOutFlags u
 	if walVFS.table == 0 {
 		walVFS.table = file.FpMethods
 		walVFS.real = *(*sqlite3.Tsqlite3_io_methods)(cptr(file.FpMethods))
-		walVFS.methods = walVFS.real
-		m := &walVFS.methods
+		m := (*sqlite3.Tsqlite3_io_methods)(cptr(walVFS.methods))
+		*m = walVFS.real
 		*(*func(*libc.TLS, uintptr) int32)(unsafe.Pointer(&m.FxClose)) = walClose
 		*(*func(*libc.TLS, uintptr, uintptr, int32, int64) int32)(unsafe.Pointer(&m.FxRead)) = walRead
 		*(*func(*libc.TLS, uintptr, uintptr, int32, int64) int32)(unsafe.Pointer(&m.FxWrite)) = walWrite
@@ -136,7 +146,7 @@ func walOpen(tls *libc.TLS, pVfs, zName, pFile uintptr, flags int32, pOutFlags u
 		return rc
 	}
 	walVFS.files[pFile] = &walFile{}
-	file.FpMethods = uintptr(unsafe.Pointer(&walVFS.methods))
+	file.FpMethods = walVFS.methods
 	return rc
 }
 
