@@ -94,6 +94,13 @@ func (s *Server) readiness(ctx context.Context) readiness {
 	} else if len(evs) == 1 {
 		r.Head = int64(evs[0].Position)
 	}
+	if h, ok := s.store.(interface{ Healthy(context.Context) error }); ok && r.Store == "ok" {
+		// A store that copies another (KurrentDB mode's notarised replica)
+		// answers reads while its copying has stopped: appends would hang.
+		if err := h.Healthy(ctx); err != nil {
+			r.Ready, r.Store = false, err.Error()
+		}
+	}
 	if err := s.auth.Ping(ctx); err != nil {
 		r.Ready = false
 	}

@@ -188,9 +188,9 @@ type servedStore interface {
 }
 
 // openStore opens the SQLite store at spath, and in KurrentDB mode the
-// KurrentDB adapter and the notary that replicates it into spath. notary
-// is nil in SQLite mode.
-func openStore(ctx context.Context, c serveConfig, spath string, log *slog.Logger) (store servedStore, notary *replica.Store, err error) {
+// KurrentDB adapter and the notary that replicates it into spath (the
+// replica's Healthy tells /readyz when the notary has stopped).
+func openStore(ctx context.Context, c serveConfig, spath string, log *slog.Logger) (servedStore, error) {
 	url, kurrent := primaryURL(c)
 	// The read models' positions are those of the log they were built
 	// from: a data directory serves one mode.
@@ -199,29 +199,29 @@ func openStore(ctx context.Context, c serveConfig, spath string, log *slog.Logge
 		other = eventsFile
 	}
 	if _, err := os.Stat(filepath.Join(c.data, other)); err == nil && (kurrent || c.store == "") {
-		return nil, nil, fmt.Errorf("open event store: %s holds %s, the log of the other store mode (SQLite or KurrentDB): its read models follow that log; use another data directory", c.data, other)
+		return nil, fmt.Errorf("open event store: %s holds %s, the log of the other store mode (SQLite or KurrentDB): its read models follow that log; use another data directory", c.data, other)
 	}
 	if !kurrent {
 		local, err := sqlite.Open(ctx, spath, sqlite.Options{})
 		if err != nil {
-			return nil, nil, fmt.Errorf("open event store: %w", err)
+			return nil, fmt.Errorf("open event store: %w", err)
 		}
-		return local, nil, nil
+		return local, nil
 	}
 	primary, err := openPrimary(ctx, url, c.storeNamespace, log)
 	if err != nil {
-		return nil, nil, fmt.Errorf("open event store %s: %w", redactURL(url), err)
+		return nil, fmt.Errorf("open event store %s: %w", redactURL(url), err)
 	}
 	local, err := sqlite.Open(ctx, spath, sqlite.Options{})
 	if err != nil {
 		_ = primary.Close()
-		return nil, nil, fmt.Errorf("open event store: %w", err)
+		return nil, fmt.Errorf("open event store: %w", err)
 	}
 	rs, err := replica.Open(ctx, primary, local, replica.Options{Logger: log})
 	if err != nil {
-		return nil, nil, fmt.Errorf("open event store %s: %w", redactURL(url), err)
+		return nil, fmt.Errorf("open event store %s: %w", redactURL(url), err)
 	}
-	return rs, rs, nil
+	return rs, nil
 }
 
 // openPrimary opens the KurrentDB store; tests replace it to run serve's
@@ -236,22 +236,6 @@ func redactURL(s string) string {
 		return u.Redacted()
 	}
 	return "(unparsable KurrentDB connection string)"
-}
-
-// notaryProgress adds the notary's state to the projections' health, so
-// that /readyz reports a notary that stopped or is retrying (the store
-// part of the report only checks that the replica answers reads).
-type notaryProgress struct {
-	api.Progress
-	notary *replica.Store
-}
-
-func (p notaryProgress) Health(ctx context.Context) ([]projections.ProjectionHealth, error) {
-	hs, err := p.Progress.Health(ctx)
-	if nerr := p.notary.Healthy(ctx); nerr != nil {
-		err = errors.Join(err, fmt.Errorf("notary: %w", nerr))
-	}
-	return hs, err
 }
 
 // logKey loads the log's signing key from the data directory, creating it
@@ -313,7 +297,7 @@ func serve(ctx context.Context, c serveConfig, log *slog.Logger, stdout io.Write
 	if err != nil {
 		return err
 	}
-	store, notary, err := openStore(ctx, c, spath, log)
+	store, err := openStore(ctx, c, spath, log)
 	if err != nil {
 		return err
 	}
@@ -347,12 +331,8 @@ func serve(ctx context.Context, c serveConfig, log *slog.Logger, stdout io.Write
 		return fmt.Errorf("checkpointer: %w", err)
 	}
 
-	var progress api.Progress = runner
-	if notary != nil {
-		progress = notaryProgress{Progress: runner, notary: notary}
-	}
 	srv, err := api.New(ctx, api.Config{
-		Store: store, Nodes: store, Checkpoints: checkpointer, Progress: progress, Reads: reads.Models,
+		Store: store, Nodes: store, Checkpoints: checkpointer, Progress: runner, Reads: reads.Models,
 		Auth: auth, DataDir: c.data, LogVerifierKey: vkey, Logger: log, Version: version,
 	})
 	if err != nil {
