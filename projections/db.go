@@ -8,6 +8,8 @@ import (
 	"runtime"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/scelle-ledger/scelle/eventstore/sqlite"
 )
 
 // FileName is the read-model database's file name inside a data directory,
@@ -49,6 +51,13 @@ const (
 // survive power loss without re-applying a few batches, is not worth an
 // fsync per live batch: read models are rebuildable from the log.
 func OpenDB(ctx context.Context, path string) (*DB, error) {
+	// The writer's WAL frames reach the file in one write per commit, as
+	// the event store's do (eventstore/sqlite/walvfs.go): a live batch
+	// dirties a few to a dozen pages, each otherwise two pwrites.
+	vfs, err := sqlite.WALBufferVFS()
+	if err != nil {
+		return nil, fmt.Errorf("projections: open %s: %w", path, err)
+	}
 	dsn := func(readOnly bool) string {
 		q := url.Values{}
 		q.Add("_pragma", "busy_timeout(10000)")
@@ -64,6 +73,9 @@ func OpenDB(ctx context.Context, path string) (*DB, error) {
 			// batch) in memory rather than in a temporary file.
 			q.Add("_pragma", "temp_store(MEMORY)")
 			q.Set("_txlock", "immediate")
+			if vfs != "" {
+				q.Set("vfs", vfs)
+			}
 		}
 		return "file:" + path + "?" + q.Encode()
 	}
