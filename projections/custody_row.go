@@ -234,25 +234,5 @@ func (Custody) Flush(tx *Tx) error {
 			return err
 		}
 	}
-	n := len(exhibitRowColumnList)
-	const per = 32
-	for len(rows) > 0 {
-		k := min(per, len(rows))
-		var q strings.Builder
-		q.WriteString(`INSERT INTO {exhibits}(` + exhibitRowColumns + `) VALUES `)
-		args := make([]any, 0, k*n)
-		for i := 0; i < k; i++ {
-			if i > 0 {
-				q.WriteString(", ")
-			}
-			q.WriteString("(?" + strings.Repeat(", ?", n-1) + ")")
-			args = append(args, rows[i]...)
-		}
-		q.WriteString(exhibitUpsert)
-		if _, err := tx.Exec(q.String(), args...); err != nil {
-			return err
-		}
-		rows = rows[k:]
-	}
-	return nil
+	return insertRowsThen(tx, `{exhibits}`, exhibitRowColumns, len(exhibitRowColumnList), rows, exhibitUpsert)
 }

@@ -494,6 +494,11 @@ var insertChunks = []int{256, 64, 16, 4, 2, 1}
 
 // insertRows inserts rows of n columns, many rows per statement.
 func insertRows(tx *Tx, table, cols string, n int, rows [][]any) error {
+	return insertRowsThen(tx, table, cols, n, rows, "")
+}
+
+// insertRowsThen is insertRows with a clause after the values (an upsert).
+func insertRowsThen(tx *Tx, table, cols string, n int, rows [][]any, then string) error {
 	for len(rows) > 0 {
 		k := 1
 		for _, c := range insertChunks {
@@ -512,6 +517,7 @@ func insertRows(tx *Tx, table, cols string, n int, rows [][]any) error {
 			q.WriteString("(?" + strings.Repeat(", ?", n-1) + ")")
 			args = append(args, rows[i]...)
 		}
+		q.WriteString(then)
 		if _, err := tx.Exec(q.String(), args...); err != nil {
 			return err
 		}
