@@ -79,6 +79,7 @@ type Server struct {
 	now     func() time.Time
 	metrics *metrics
 	cache   *streamCache
+	turns   streamTurns
 	api     huma.API
 	handler http.Handler
 

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -264,9 +266,53 @@ func parseETag(s string) (uint64, error) {
 
 func etag(rev uint64) string { return `"` + strconv.FormatUint(rev, 10) + `"` }
 
+// streamTurns serialises the commands of this server by primary stream:
+// a stripe of mutexes, by a hash of the stream name (unrelated streams
+// share a stripe now and then, which only makes one wait for the other).
+type streamTurns struct {
+	stripes [1024]sync.Mutex
+}
+
+func (t *streamTurns) lock(stream string) (unlock func()) {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(stream))
+	m := &t.stripes[h.Sum32()%uint32(len(t.stripes))]
+	m.Lock()
+	return m.Unlock
+}
+
+// conflictRetries is how many times a command is decided again after a
+// stream it read moved before its append (another command on the same
+// exhibit won the race, or another server wrote to a shared KurrentDB).
+const conflictRetries = 3
+
 // execute runs one command: load, decide, append in order. ifMatch, if
 // set, must equal the primary stream's current revision.
+//
+// Without If-Match the client asked for the command on the current state,
+// whatever it is: when an append finds its stream moved since the load, the
+// command is loaded and decided again (the domain's rules then refuse it
+// if the new state forbids it), up to conflictRetries times. With If-Match
+// the client asked for the state it read: a moved stream is a 412.
 func (s *Server) execute(ctx context.Context, p Principal, cmd domain.Command, key, ifMatch string) (CommandResult, error) {
+	// Commands on one primary stream take turns in this server, so that
+	// they do not all decide on the same head and all but one fail.
+	if primary := primaryStream(cmd.Targets()); primary != "" {
+		unlock := s.turns.lock(primary)
+		defer unlock()
+	}
+	for attempt := 0; ; attempt++ {
+		res, err := s.attempt(ctx, p, cmd, key, ifMatch)
+		var wrong *eventstore.WrongRevisionError
+		if ifMatch == "" && attempt < conflictRetries && errors.As(err, &wrong) && ctx.Err() == nil {
+			continue
+		}
+		return res, err
+	}
+}
+
+// attempt is one load, decision and append of execute.
+func (s *Server) attempt(ctx context.Context, p Principal, cmd domain.Command, key, ifMatch string) (CommandResult, error) {
 	targets := cmd.Targets()
 	primary := primaryStream(targets)
 	var want uint64

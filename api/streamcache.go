@@ -14,9 +14,10 @@ import (
 // extends the cached stream it wrote (or drops it), and a read never
 // stores a result that an append may have overtaken (each stream's write
 // generation is compared before storing). The embedded SQLite store is
-// opened by one process only, so no other writer can go unseen; a stale
-// entry could at worst make an append fail with a revision conflict, which
-// drops the entry.
+// opened by one process only, so no other writer can go unseen; with
+// KurrentDB, other servers may write too, and a stale entry makes an
+// append fail with a revision conflict, which drops the entry and decides
+// the command again (execute).
 type streamCache struct {
 	mu      sync.Mutex
 	streams map[string]cachedStream
