@@ -104,8 +104,10 @@ func addFields(m map[string]field, t reflect.Type, prefix []int, building map[re
 		}
 		index := append(append([]int(nil), prefix...), i)
 		if f.Anonymous && name == "" {
-			if f.Type.Kind() != reflect.Struct {
-				return false // an embedded pointer or non-struct: leave it to encoding/json
+			if f.Type.Kind() != reflect.Struct || !f.IsExported() {
+				// An embedded pointer, non-struct or unexported struct (whose
+				// fields reflect may not set): leave it to encoding/json.
+				return false
 			}
 			if !addFields(m, f.Type, index, building) {
 				return false

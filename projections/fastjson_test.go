@@ -103,6 +103,22 @@ func TestFastUnmarshal_LeavesTheRestToEncodingJSON(t *testing.T) {
 	}
 }
 
+type embeddedUnexported struct {
+	A string `json:"a"`
+}
+
+type withUnexportedEmbedded struct {
+	embeddedUnexported
+	B string `json:"b"`
+}
+
+func TestFastUnmarshal_UnexportedEmbeddedStruct(t *testing.T) {
+	var v withUnexportedEmbedded
+	if fastUnmarshal([]byte(`{"a":"x","b":"y"}`), reflect.ValueOf(&v).Elem()) {
+		t.Fatalf("took a struct embedding an unexported struct (%+v), want it left to encoding/json", v)
+	}
+}
+
 // FuzzFastUnmarshal: whatever fastUnmarshal takes, json.Unmarshal takes
 // too and decodes to the same value.
 func FuzzFastUnmarshal(f *testing.F) {
