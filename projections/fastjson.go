@@ -105,8 +105,8 @@ func addFields(m map[string]field, t reflect.Type, prefix []int, building map[re
 		index := append(append([]int(nil), prefix...), i)
 		if f.Anonymous && name == "" {
 			if f.Type.Kind() != reflect.Struct || !f.IsExported() {
-				// An embedded pointer, non-struct or unexported struct (whose
-				// fields reflect may not set): leave it to encoding/json.
+				// An embedded pointer, non-struct or unexported struct:
+				// encoding/json's rules for those are not repeated here.
 				return false
 			}
 			if !addFields(m, f.Type, index, building) {
