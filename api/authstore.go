@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -156,9 +157,13 @@ func OpenAuthStore(ctx context.Context, path string) (*AuthStore, error) {
 }
 
 // openSQLite opens a SQLite file in WAL mode with foreign keys and a busy
-// timeout, so that `scelle admin` can write while the server reads.
-func openSQLite(ctx context.Context, path, synchronous string) (*sql.DB, error) {
+// timeout, so that `scelle admin` can write while the server reads. params
+// are more URI parameters, by pairs.
+func openSQLite(ctx context.Context, path, synchronous string, params ...string) (*sql.DB, error) {
 	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=synchronous(" + synchronous + ")"
+	for i := 0; i+1 < len(params); i += 2 {
+		dsn += "&" + url.QueryEscape(params[i]) + "=" + url.QueryEscape(params[i+1])
+	}
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, err

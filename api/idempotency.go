@@ -12,6 +12,8 @@ import (
 	"reflect"
 	"sync"
 	"time"
+
+	"github.com/scelle-ledger/scelle/eventstore/sqlite"
 )
 
 // idempotency keeps, per user and Idempotency-Key, the digest of the
@@ -85,7 +87,17 @@ func openIdempotency(ctx context.Context, dataDir string) (*idempotency, error) 
 	// last seconds; a retry whose record was lost is decided again, and its
 	// events, whose IDs derive from the key, are deduplicated by the store
 	// (a command whose target has moved on since may then be refused).
-	db, err := openSQLite(ctx, filepath.Join(dataDir, "api.db"), "NORMAL")
+	// The writer's WAL frames reach the file in one write per commit (the
+	// event store's WAL shim): a command waits for its record's commit.
+	vfs, err := sqlite.WALBufferVFS()
+	if err != nil {
+		return nil, fmt.Errorf("api: open api.db: %w", err)
+	}
+	var params []string
+	if vfs != "" {
+		params = []string{"vfs", vfs}
+	}
+	db, err := openSQLite(ctx, filepath.Join(dataDir, "api.db"), "NORMAL", params...)
 	if err != nil {
 		return nil, fmt.Errorf("api: open api.db: %w", err)
 	}
