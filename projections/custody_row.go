@@ -217,22 +217,9 @@ func (Custody) Flush(tx *Tx) error {
 		return nil
 	}
 	c := v.(*exhibitCache)
-	rows := make([][]any, 0, len(c.order))
-	seen := map[string]bool{}
-	for _, id := range c.order {
-		x := c.rows[id]
-		if x == nil || seen[id] {
-			continue
-		}
-		seen[id] = true
-		st, ok := c.stored[id]
-		if !ok {
-			rows = append(rows, x.values())
-			continue
-		}
-		if err := updateChanged(tx, `{exhibits}`, exhibitRowColumnList, st.values(), x.values()); err != nil {
-			return err
-		}
+	rows, err := updateStored(tx, `{exhibits}`, exhibitRowColumnList, c.order, c.rows, c.stored)
+	if err != nil {
+		return err
 	}
 	return insertRowsThen(tx, `{exhibits}`, exhibitRowColumns, len(exhibitRowColumnList), rows, exhibitUpsert)
 }

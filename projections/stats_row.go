@@ -114,24 +114,39 @@ func (Stats) Flush(tx *Tx) error {
 		return nil
 	}
 	c := v.(*statsCache)
+	fresh, err := updateStored(tx, `{stats_exhibits}`, statsRowColumnList, c.order, c.rows, c.stored)
+	if err != nil {
+		return err
+	}
+	return insertRows(tx, `{stats_exhibits}`, statsRowColumns, len(statsRowColumnList), fresh)
+}
+
+// updateStored writes a batch's rows, taken once each in first-touched
+// order: a row read from the table (in stored) by an UPDATE of the columns
+// that changed, the new rows returned as values for a multi-row insert. A
+// nil row is skipped.
+func updateStored[R any, P interface {
+	*R
+	values() []any
+}](tx *Tx, table string, cols []string, order []string, rows map[string]P, stored map[string]R) ([][]any, error) {
 	var fresh [][]any
-	seen := make(map[string]bool, len(c.order))
-	for _, id := range c.order {
-		x := c.rows[id]
+	seen := make(map[string]bool, len(order))
+	for _, id := range order {
+		x := rows[id]
 		if x == nil || seen[id] {
 			continue
 		}
 		seen[id] = true
-		st, ok := c.stored[id]
+		st, ok := stored[id]
 		if !ok {
 			fresh = append(fresh, x.values())
 			continue
 		}
-		if err := updateChanged(tx, `{stats_exhibits}`, statsRowColumnList, st.values(), x.values()); err != nil {
-			return err
+		if err := updateChanged(tx, table, cols, P(&st).values(), x.values()); err != nil {
+			return nil, err
 		}
 	}
-	return insertRows(tx, `{stats_exhibits}`, statsRowColumns, len(statsRowColumnList), fresh)
+	return fresh, nil
 }
 
 // updateChanged writes the columns of row that differ from stored, the

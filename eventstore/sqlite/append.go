@@ -55,13 +55,21 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 	if err := eventstore.ValidateAppend(stream, expected, events); err != nil {
 		return eventstore.AppendResult{}, err
 	}
+	r := &request{ctx: ctx, stream: stream, expected: expected, events: events, resp: make(chan outcome, 1)}
+	return s.submit(ctx, r)
+}
+
+// submit queues r (an append or a replicated batch) for the writer and
+// waits for its outcome. A caller whose ctx ends before the writer takes r
+// gets ctx.Err() and nothing is written; once taken, it waits for the true
+// outcome.
+func (s *Store) submit(ctx context.Context, r *request) (eventstore.AppendResult, error) {
 	if err := ctx.Err(); err != nil {
 		return eventstore.AppendResult{}, err
 	}
 	if err := s.y.failed(); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	r := &request{ctx: ctx, stream: stream, expected: expected, events: events, resp: make(chan outcome, 1)}
 	s.mu.RLock()
 	if s.closed {
 		s.mu.RUnlock()

@@ -362,38 +362,6 @@ func checkReplicated(e *eventstore.RecordedEvent) error {
 	return nil
 }
 
-// submit queues r for the writer and waits for its outcome, as Append does.
-func (s *Store) submit(ctx context.Context, r *request) (eventstore.AppendResult, error) {
-	if err := ctx.Err(); err != nil {
-		return eventstore.AppendResult{}, err
-	}
-	if err := s.y.failed(); err != nil {
-		return eventstore.AppendResult{}, err
-	}
-	s.mu.RLock()
-	if s.closed {
-		s.mu.RUnlock()
-		return eventstore.AppendResult{}, eventstore.ErrClosed
-	}
-	select {
-	case s.reqs <- r:
-	case <-ctx.Done():
-		s.mu.RUnlock()
-		return eventstore.AppendResult{}, ctx.Err()
-	}
-	s.mu.RUnlock()
-	select {
-	case o := <-r.resp:
-		return o.res, o.err
-	case <-ctx.Done():
-		if r.state.CompareAndSwap(stateQueued, stateAbandoned) {
-			return eventstore.AppendResult{}, ctx.Err()
-		}
-		o := <-r.resp
-		return o.res, o.err
-	}
-}
-
 // ReplicaSource returns where the replica stands, as durable: the source
 // position of the last event replicated and the size after it. found is
 // false if the store is not a replica or nothing was replicated yet.
