@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -132,25 +131,7 @@ func serveCaseAndVerify(t *testing.T, data string, args ...string) {
 	t.Helper()
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
-	pr, pw := io.Pipe()
-	done := make(chan int, 1)
-	var stderr bytes.Buffer
-	go func() {
-		done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0", "--data", data, "--log-level", "warn"}, args...), pw, &stderr)
-		pw.Close()
-	}()
-	sc := bufio.NewScanner(pr)
-	var base string
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "scelle is listening on "); ok {
-			base = rest
-			break
-		}
-	}
-	go io.Copy(io.Discard, pr)
-	if base == "" {
-		t.Fatalf("serve did not start: %s", stderr.String())
-	}
+	base, done, stderr := serveOnFreePort(t, ctx, append([]string{"--data", data, "--log-level", "warn"}, args...)...)
 	var out, errb bytes.Buffer
 	var token struct {
 		Token string `json:"token"`
@@ -183,26 +164,7 @@ func serveCaseAndVerify(t *testing.T, data string, args ...string) {
 	}
 	res.Body.Close()
 	caseID := opened["created"].([]any)[0].(map[string]any)["id"].(string)
-	req, _ = http.NewRequest("GET", base+"/v1/cases/"+caseID+"/bundle", nil)
-	req.Header.Set("Authorization", "Bearer "+token.Token)
-	res, err = http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bundle, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	if res.StatusCode != 200 {
-		t.Fatalf("case bundle: %d %s", res.StatusCode, bundle)
-	}
-	bpath := filepath.Join(t.TempDir(), "case.bundle.json")
-	if err := os.WriteFile(bpath, bundle, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out.Reset()
-	errb.Reset()
-	if code := run(ctx, []string{"verify", bpath, "--key", filepath.Join(data, "keys", "scelle-log.vkey")}, &out, &errb); code != 0 {
-		t.Fatalf("scelle verify: exit %d\n%s%s", code, out.String(), errb.String())
-	}
+	verifyCaseBundle(t, ctx, base, token.Token, caseID, data)
 	res, err = http.Get(base + "/readyz")
 	if err != nil {
 		t.Fatal(err)
@@ -330,25 +292,7 @@ func TestServe_readyzReportsAStoppedNotary(t *testing.T) {
 		return tamperedPrimary{s}, err
 	}
 	data := filepath.Join(t.TempDir(), "data")
-	pr, pw := io.Pipe()
-	done := make(chan int, 1)
-	var stderr bytes.Buffer
-	go func() {
-		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--data", data, "--log-level", "error", "--store", "esdb://x:2113"}, pw, &stderr)
-		pw.Close()
-	}()
-	sc := bufio.NewScanner(pr)
-	var base string
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "scelle is listening on "); ok {
-			base = rest
-			break
-		}
-	}
-	go io.Copy(io.Discard, pr)
-	if base == "" {
-		t.Fatalf("serve did not start: %s", stderr.String())
-	}
+	base, done, stderr := serveOnFreePort(t, ctx, "--data", data, "--log-level", "error", "--store", "esdb://x:2113")
 	// The notary stops at once; readiness reports it from then on.
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()

@@ -122,26 +122,7 @@ func TestServe_firstStartAdminAndShutdown(t *testing.T) {
 	}
 	opened := post("open-case", `{"reference":"MA-TGM-2026-0412","country":"MA","legal_framework":"customs"}`)
 	caseID := opened["created"].([]any)[0].(map[string]any)["id"].(string)
-	req, _ := http.NewRequest("GET", base+"/v1/cases/"+caseID+"/bundle", nil)
-	req.Header.Set("Authorization", "Bearer "+nadia.Token)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bundle, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	if res.StatusCode != 200 {
-		t.Fatalf("case bundle: %d %s", res.StatusCode, bundle)
-	}
-	bpath := filepath.Join(t.TempDir(), "case.bundle.json")
-	if err := os.WriteFile(bpath, bundle, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out.Reset()
-	errb.Reset()
-	if code := run(ctx, []string{"verify", bpath, "--key", filepath.Join(data, "keys", "scelle-log.vkey")}, &out, &errb); code != 0 {
-		t.Fatalf("scelle verify: exit %d\n%s%s", code, out.String(), errb.String())
-	}
+	verifyCaseBundle(t, ctx, base, nadia.Token, caseID, data)
 	if s := whoami(); s != 401 {
 		t.Fatalf("whoami with a revoked token: %d, want 401", s)
 	}
@@ -157,4 +138,55 @@ func TestServe_firstStartAdminAndShutdown(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("serve did not shut down")
 	}
+}
+
+// verifyCaseBundle downloads the case's evidence bundle with token and
+// checks it offline with `scelle verify` and the data directory's log key.
+func verifyCaseBundle(t *testing.T, ctx context.Context, base, token, caseID, data string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", base+"/v1/cases/"+caseID+"/bundle", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bundle, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("case bundle: %d %s", res.StatusCode, bundle)
+	}
+	bpath := filepath.Join(t.TempDir(), "case.bundle.json")
+	if err := os.WriteFile(bpath, bundle, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	if code := run(ctx, []string{"verify", bpath, "--key", filepath.Join(data, "keys", "scelle-log.vkey")}, &out, &errb); code != 0 {
+		t.Fatalf("scelle verify: exit %d\n%s%s", code, out.String(), errb.String())
+	}
+}
+
+// serveOnFreePort runs `scelle serve` with args on a free port until ctx ends,
+// and returns its base URL, its exit code (once it returns) and its
+// standard error.
+func serveOnFreePort(t *testing.T, ctx context.Context, args ...string) (base string, done <-chan int, stderr *bytes.Buffer) {
+	t.Helper()
+	pr, pw := io.Pipe()
+	exit := make(chan int, 1)
+	stderr = new(bytes.Buffer)
+	go func() {
+		exit <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...), pw, stderr)
+		pw.Close()
+	}()
+	sc := bufio.NewScanner(pr)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "scelle is listening on "); ok {
+			base = rest
+			break
+		}
+	}
+	go io.Copy(io.Discard, pr)
+	if base == "" {
+		t.Fatalf("serve did not start: %s", stderr.String())
+	}
+	return base, exit, stderr
 }

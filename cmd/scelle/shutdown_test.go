@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -21,26 +19,8 @@ import (
 func startServe(t *testing.T, data string) (string, func() int) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
-	done := make(chan int, 1)
-	var stderr bytes.Buffer
-	go func() {
-		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--data", data, "--log-level", "error"}, pw, &stderr)
-		pw.Close()
-	}()
-	sc := bufio.NewScanner(pr)
-	base := ""
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "scelle is listening on "); ok {
-			base = rest
-			break
-		}
-	}
-	go io.Copy(io.Discard, pr)
-	if base == "" {
-		cancel()
-		t.Fatalf("serve did not start: %s", stderr.String())
-	}
+	t.Cleanup(cancel)
+	base, done, _ := serveOnFreePort(t, ctx, "--data", data, "--log-level", "error")
 	return base, func() int {
 		cancel()
 		select {
