@@ -195,7 +195,13 @@ const preloadMin = 32
 // applyBatch applies to p, in generation t, the events of batch after
 // position after that p does not skip.
 func (r *Runner) applyBatch(ctx context.Context, tx *sql.Tx, p Projection, t Tables, after int64, batch []Event) error {
-	ptx := newTx(ctx, tx, t, &r.stmts)
+	return applyBatchTo(ctx, tx, &r.stmts, p, t, after, batch)
+}
+
+// applyBatchTo is applyBatch on a transaction of any database: cache keeps
+// statements prepared on that database's connection (nil: none kept).
+func applyBatchTo(ctx context.Context, tx *sql.Tx, cache *writeStmts, p Projection, t Tables, after int64, batch []Event) error {
+	ptx := newTx(ctx, tx, t, cache)
 	defer ptx.close()
 	first := sort.Search(len(batch), func(i int) bool { return int64(batch[i].Position) > after })
 	if pl, ok := p.(Preloader); ok && len(batch)-first >= preloadMin {

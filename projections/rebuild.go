@@ -33,6 +33,8 @@ type shadow struct {
 	p   Projection
 	t   Tables
 	gen int
+	// indexed: the query indexes exist (bulkLoad made them).
+	indexed bool
 }
 
 // Rebuild builds projection name from zero into a new generation of its
@@ -97,6 +99,17 @@ func (r *Runner) RebuildAll(ctx context.Context, names []string, progress Progre
 		}
 		if head-pos <= int64(r.opts.BatchSize) {
 			break
+		}
+		if pos < 0 {
+			n, err := r.bulkLoad(ctx, set, head, func(at int64) { progress(at+1, head+1) })
+			if err != nil {
+				return nil, err
+			}
+			events, pos = n, head
+			for i := range set {
+				set[i].indexed = true
+			}
+			continue
 		}
 		n, err := r.catchUp(ctx, set, pos, head, func(at int64, n int64) {
 			events += n
@@ -323,6 +336,9 @@ func (r *Runner) applyShadows(ctx context.Context, set []shadow, pos int64, batc
 // transaction each, so that live batches can run in between.
 func (r *Runner) indexShadows(ctx context.Context, set []shadow) error {
 	for _, s := range set {
+		if s.indexed {
+			continue
+		}
 		for _, ddl := range queryIndexes(s.p) {
 			if err := r.shadowTx(ctx, func(tx *sql.Tx) error {
 				_, err := tx.ExecContext(ctx, s.t.Expand(ddl))

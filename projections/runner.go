@@ -175,6 +175,9 @@ func (r *Runner) Init(ctx context.Context) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("projections: init: commit: %w", err)
 	}
+	if err := r.removeScratchFiles(); err != nil { // the rebuilds they were for are discarded
+		return fmt.Errorf("projections: init: remove a dead rebuild's scratch files: %w", err)
+	}
 	r.stmts.clear() // tables may have been dropped
 	r.mu.Lock()
 	for _, p := range r.projs {

@@ -24,11 +24,12 @@ func init() {
 
 func runRebuild(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var c serveConfig
-	var quiet bool
+	var quiet, verbose bool
 	fs := flag.NewFlagSet("rebuild", flag.ContinueOnError)
 	fs.StringVar(&c.data, "data", env("SCELLE_DATA", "./data"), "data directory holding the event store and the read models (env SCELLE_DATA)")
 	fs.StringVar(&c.store, "store", env("SCELLE_STORE", ""), "event store URL; empty means sqlite in the data directory, or sqlite:///path/events.db (env SCELLE_STORE)")
 	fs.BoolVar(&quiet, "quiet", false, "no progress bar")
+	fs.BoolVar(&verbose, "verbose", false, "log each phase of the rebuild with its duration")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: scelle rebuild [flags] [projection...]\n\n"+
 			"Rebuild read models from the event store: the projections named are built\n"+
@@ -67,7 +68,7 @@ func runRebuild(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		}
 		defer pprof.StopCPUProfile()
 	}
-	if err := rebuild(ctx, c, names, quiet, stdout, stderr); err != nil {
+	if err := rebuild(ctx, c, names, quiet, verbose, stdout, stderr); err != nil {
 		fmt.Fprintf(stderr, "scelle rebuild: %v\n", err)
 		return 1
 	}
@@ -91,7 +92,7 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-func rebuild(ctx context.Context, c serveConfig, names []string, quiet bool, stdout, stderr io.Writer) error {
+func rebuild(ctx context.Context, c serveConfig, names []string, quiet, verbose bool, stdout, stderr io.Writer) error {
 	spath, err := storePath(c)
 	if err != nil {
 		return err
@@ -104,7 +105,11 @@ func rebuild(ctx context.Context, c serveConfig, names []string, quiet bool, std
 		return fmt.Errorf("open event store (is the server running?): %w", err)
 	}
 	defer store.Close()
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	level := slog.LevelWarn
+	if verbose {
+		level = slog.LevelInfo
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	svc, err := projections.Open(ctx, c.data, store, log)
 	if err != nil {
 		return err

@@ -1,0 +1,133 @@
+package projections
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// scratchFiles lists the scratch files beside the fixture's read models.
+func scratchFiles(t *testing.T, f *fixture) []string {
+	t.Helper()
+	m, err := filepath.Glob(f.db.path + scratchPrefix + "*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// TestRebuild_bulkLoadThroughScratchFiles: a rebuild of a log longer than
+// a batch loads the projections in scratch files, copies them in, and
+// leaves no scratch file behind; what it built equals what the events
+// give, and later live batches go on from its checkpoint.
+func TestRebuild_bulkLoadThroughScratchFiles(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	var logs bytes.Buffer
+	opts := Options{BatchSize: 5, RebuildBatchSize: 7, Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))}
+	f.appendN(t, 60)
+	r, stop := startRunner(t, f, counter{1}, opts)
+	defer stop()
+	res, err := r.Rebuild(ctx, "counter", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "scratch files copied into the shadow tables") {
+		t.Fatalf("the rebuild did not go through scratch files; log:\n%s", logs.String())
+	}
+	if left := scratchFiles(t, f); len(left) != 0 {
+		t.Fatalf("scratch files left after the rebuild: %v", left)
+	}
+	table := fmt.Sprintf("counts_v1_g%d", res.Generation)
+	sameCounts(t, readCounts(t, f.db.r, table), wantCounts(60))
+	last := f.appendN(t, 4)
+	if err := r.WaitFor(ctx, last, 0); err != nil {
+		t.Fatal(err)
+	}
+	sameCounts(t, readCounts(t, f.db.r, table), wantCounts(64))
+}
+
+// failingCounter is counter whose Apply fails at one position.
+type failingCounter struct {
+	counter
+	at uint64
+}
+
+var errBoom = errors.New("boom")
+
+func (c failingCounter) Apply(tx *Tx, ev *Event) error {
+	if ev.Position == c.at {
+		return errBoom
+	}
+	return c.counter.Apply(tx, ev)
+}
+
+// TestRebuild_bulkLoadFailure: a projection that fails in the middle of a
+// bulk load fails the rebuild with its error; the live tables, the
+// registry and the directory are as they were.
+func TestRebuild_bulkLoadFailure(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.appendN(t, 40)
+	ok, stop := startRunner(t, f, counter{1}, Options{})
+	if err := ok.WaitFor(ctx, 39, 0); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	before, err := readRegistry(ctx, f.db.r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same projection, with a binary whose Apply now fails at position
+	// 33: the live tables stay, and so does their checkpoint.
+	r, err := NewRunner(f.db, f.store, []Projection{failingCounter{counter{1}, 33}}, Options{BatchSize: 5, RebuildBatchSize: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Init(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.Rebuild(ctx, "counter", nil)
+	if !errors.Is(err, errBoom) || !strings.Contains(err.Error(), "position 33") {
+		t.Fatalf("rebuild: %v, want the projection's error at position 33", err)
+	}
+	after, err := readRegistry(ctx, f.db.r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Fatalf("registry after a failed rebuild: %v, want %v", after, before)
+	}
+	var shadows int
+	if err := f.db.r.QueryRow(`SELECT count(*) FROM projection_shadow`).Scan(&shadows); err != nil {
+		t.Fatal(err)
+	}
+	if shadows != 0 {
+		t.Fatalf("%d shadow rows left after a failed rebuild", shadows)
+	}
+	if left := scratchFiles(t, f); len(left) != 0 {
+		t.Fatalf("scratch files left after a failed rebuild: %v", left)
+	}
+	sameCounts(t, readCounts(t, f.db.r, fmt.Sprintf("counts_v1_g%d", before["counter"].generation)), wantCounts(40))
+}
+
+// TestInit_removesScratchFiles: the scratch files of a rebuild whose
+// process died are removed at the next start.
+func TestInit_removesScratchFiles(t *testing.T) {
+	f := newFixture(t)
+	left := f.db.path + scratchPrefix + "12"
+	if err := os.WriteFile(left, []byte("left by a dead rebuild"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, stop := startRunner(t, f, counter{1}, Options{})
+	defer stop()
+	if _, err := os.Stat(left); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("scratch file after Init: %v", err)
+	}
+}
