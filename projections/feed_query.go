@@ -64,6 +64,9 @@ func (m *ReadModels) FeedEvents(ctx context.Context, agency string, f FeedFilter
 			return out, &CursorError{Reason: "bad sequence number"}
 		}
 	}
+	if agency == "" {
+		return out, fmt.Errorf("projections: feed: %w", ErrNoAgency)
+	}
 	if m.runner == nil || m.runner.store == nil {
 		return out, fmt.Errorf("projections: feed: no event store in this process to read the feed's events from")
 	}
