@@ -22,7 +22,8 @@
 // Three projections (All): Custody (cases, participants, seizures, the
 // current custody of every exhibit, holds, discrepancies, lab jobs), Stats
 // (seizures and exhibits with the dimensions statistics group by) and Feed
-// (the events an agency may see, in the order they became visible). Each
+// (the events an agency may see, in the order they became visible: their
+// positions, the rest read from the store at query time). Each
 // keeps its own copy of the case participants so it can be rebuilt alone.
 // A seizure and its exhibits appear only once SeizureRecorded exists, a
 // sub-sample only once SubSampleTaken exists.

@@ -1,11 +1,8 @@
 package projections
 
 import (
-	"context"
 	"fmt"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -20,10 +17,18 @@ import (
 // sequence number never misses them and never sees an unrecorded exhibit.
 // Who may see an item is decided at query time from {participants}, so a
 // revoked sharing hides the case's events from then on.
+//
+// A feed row holds only what ordering, scoping and filtering need: its
+// sequence number, the event's global position and its case. The rest of
+// an item (event id, stream, type, times, actor...) is in the event store
+// already: FeedEvents reads it there by position. Rows of a dozen columns
+// cost a rebuild of a million events seconds of CPU to insert and index
+// for data the store keeps anyway.
 type Feed struct{}
 
 // FeedVersion is bumped whenever the feed tables or their meaning change.
-const FeedVersion = 1
+// Version 2: rows keep the position and case only.
+const FeedVersion = 2
 
 func (Feed) Name() string { return "feed" }
 func (Feed) Version() int { return FeedVersion }
@@ -31,38 +36,18 @@ func (Feed) Tables() []string {
 	return []string{"participants", "feed", "feed_pending", "feed_recorded"}
 }
 
-const feedColumns = `position, event_id, stream, revision, type, case_id, exhibit_id, occurred_at, recorded_at, actor_user, actor_agency, actor_role`
-
 func (Feed) Schema() []string {
 	return append(participantsSchema(),
+		// case_id is TEXT: visible() joins it with {participants}.case_id.
 		`CREATE TABLE {feed} (
-			seq          INTEGER PRIMARY KEY,
-			position     INTEGER NOT NULL,
-			event_id     TEXT NOT NULL,
-			stream       TEXT NOT NULL,
-			revision     INTEGER NOT NULL,
-			type         TEXT NOT NULL,
-			case_id      TEXT NOT NULL,
-			exhibit_id   TEXT,
-			occurred_at  INTEGER NOT NULL,
-			recorded_at  INTEGER NOT NULL,
-			actor_user   TEXT NOT NULL,
-			actor_agency TEXT NOT NULL,
-			actor_role   TEXT NOT NULL
+			seq      INTEGER PRIMARY KEY,
+			position INTEGER NOT NULL,
+			case_id  TEXT NOT NULL
 		) STRICT`,
 		`CREATE TABLE {feed_pending} (
-			position     INTEGER PRIMARY KEY,
-			event_id     TEXT NOT NULL,
-			stream       TEXT NOT NULL,
-			revision     INTEGER NOT NULL,
-			type         TEXT NOT NULL,
-			case_id      TEXT NOT NULL,
-			exhibit_id   TEXT,
-			occurred_at  INTEGER NOT NULL,
-			recorded_at  INTEGER NOT NULL,
-			actor_user   TEXT NOT NULL,
-			actor_agency TEXT NOT NULL,
-			actor_role   TEXT NOT NULL
+			position   INTEGER PRIMARY KEY,
+			case_id    TEXT NOT NULL,
+			exhibit_id TEXT NOT NULL
 		) STRICT`,
 		`CREATE INDEX {feed_pending}_by_exhibit ON {feed_pending}(exhibit_id, position)`,
 		`CREATE TABLE {feed_recorded} (exhibit_id TEXT PRIMARY KEY) WITHOUT ROWID, STRICT`,
@@ -93,13 +78,22 @@ func caseOf(d any) (uuid.UUID, bool) {
 	return uuid.Nil, false
 }
 
+// feedRow is a feed row but its seq: SQLite numbers the rows (seq is the
+// table's INTEGER PRIMARY KEY), in the order Flush inserts them, from one
+// more than the largest seq in the table (what reading max(seq) once a
+// batch and counting from it gave, without the query).
+type feedRow struct {
+	position int64
+	caseID   string
+}
+
 // feedBatch is the feed's state within one batch: rows to insert into the
-// feed (their seq numbers assigned in order), rows still waiting for their
-// exhibit's record, and which exhibits are recorded.
+// feed, in order, rows still waiting for their exhibit's record, and which
+// exhibits are recorded.
 type feedBatch struct {
-	rows        [][]any
-	pending     map[string][][]any // this batch's waiting rows, by exhibit
-	pendingKeys []string           // exhibits of pending, in first-seen order
+	rows        []feedRow
+	pending     map[string][]feedRow // this batch's waiting rows, by exhibit
+	pendingKeys []string             // exhibits of pending, in first-seen order
 	recorded    map[string]bool
 	newRecorded []string
 	// waiting says whether {feed_pending} holds rows of an exhibit, for
@@ -109,18 +103,8 @@ type feedBatch struct {
 
 func (Feed) batch(tx *Tx) (*feedBatch, error) {
 	return tx.State("feed", func() any {
-		return &feedBatch{pending: map[string][][]any{}, recorded: map[string]bool{}, waiting: map[string]bool{}}
+		return &feedBatch{pending: map[string][]feedRow{}, recorded: map[string]bool{}, waiting: map[string]bool{}}
 	}).(*feedBatch), nil
-}
-
-// emit appends a row to the feed. Rows have the feed's 13 columns, the
-// first (seq) left NULL: seq is the table's INTEGER PRIMARY KEY, so SQLite
-// numbers the rows, in the order Flush inserts them, from one more than
-// the largest seq in the table (what reading max(seq) once a batch and
-// counting from it gave, without the query).
-func (b *feedBatch) emit(row []any) {
-	row[0] = nil
-	b.rows = append(b.rows, row)
 }
 
 // exhibitOfStream returns the exhibit of an exhibit stream's name, as
@@ -335,10 +319,8 @@ func (Feed) Apply(tx *Tx, ev *Event) error {
 	if err != nil {
 		return err
 	}
-	row := []any{nil, int64(ev.Position), ev.EventID.String(), ev.Stream, ev.Revision, ev.Type, caseID.String(), nil,
-		nanos(ev.OccurredAt), nanos(ev.RecordedAt), ev.Actor.User, ev.Actor.Agency, ev.Actor.Role}
+	row := feedRow{position: int64(ev.Position), caseID: caseID.String()}
 	if id, ok := exhibitOfStream(ev.Stream); ok {
-		row[7] = id
 		rec, err := b.isRecorded(tx, id)
 		if err != nil {
 			return err
@@ -351,7 +333,7 @@ func (Feed) Apply(tx *Tx, ev *Event) error {
 			return nil
 		}
 	}
-	b.emit(row)
+	b.rows = append(b.rows, row)
 	switch e := ev.Data.(type) {
 	case domain.SeizureRecorded:
 		for _, id := range e.ExhibitIDs {
@@ -375,28 +357,22 @@ func (b *feedBatch) release(tx *Tx, exhibit string) error {
 	b.recorded[exhibit] = true
 	b.newRecorded = append(b.newRecorded, exhibit)
 	if w, ok := b.waiting[exhibit]; ok && !w {
-		for _, row := range b.pending[exhibit] {
-			b.emit(row)
-		}
+		b.rows = append(b.rows, b.pending[exhibit]...)
 		delete(b.pending, exhibit)
 		return nil
 	}
-	rows, err := tx.Query(`SELECT `+feedColumns+` FROM {feed_pending} WHERE exhibit_id = ? ORDER BY position`, exhibit)
+	rows, err := tx.Query(`SELECT position, case_id FROM {feed_pending} WHERE exhibit_id = ? ORDER BY position`, exhibit)
 	if err != nil {
 		return err
 	}
 	found := false
 	for rows.Next() {
-		row := make([]any, 13) // row[0]: seq, numbered by SQLite
-		ptrs := make([]any, 12)
-		for i := range ptrs {
-			ptrs[i] = &row[i+1]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
+		var row feedRow
+		if err := rows.Scan(&row.position, &row.caseID); err != nil {
 			rows.Close()
 			return err
 		}
-		b.emit(row)
+		b.rows = append(b.rows, row)
 		found = true
 	}
 	rows.Close()
@@ -408,9 +384,7 @@ func (b *feedBatch) release(tx *Tx, exhibit string) error {
 			return err
 		}
 	}
-	for _, row := range b.pending[exhibit] {
-		b.emit(row)
-	}
+	b.rows = append(b.rows, b.pending[exhibit]...)
 	delete(b.pending, exhibit)
 	return nil
 }
@@ -468,16 +442,23 @@ func (Feed) Flush(tx *Tx) error {
 		return nil
 	}
 	b := v.(*feedBatch)
-	if err := insertRows(tx, `{feed}`, `seq, `+feedColumns, 13, b.rows); err != nil {
+	// The rows' values share one backing array per table.
+	vals := make([]any, 0, 3*len(b.rows))
+	rows := make([][]any, len(b.rows))
+	for i, r := range b.rows {
+		vals = append(vals, nil, r.position, r.caseID) // seq NULL: numbered by SQLite
+		rows[i] = vals[3*i : 3*i+3 : 3*i+3]
+	}
+	if err := insertRows(tx, `{feed}`, `seq, position, case_id`, 3, rows); err != nil {
 		return err
 	}
 	var waiting [][]any
 	for _, id := range b.pendingKeys {
-		for _, row := range b.pending[id] {
-			waiting = append(waiting, row[1:]) // without seq
+		for _, r := range b.pending[id] {
+			waiting = append(waiting, []any{r.position, r.caseID, id})
 		}
 	}
-	if err := insertRows(tx, `{feed_pending}`, feedColumns, 12, waiting); err != nil {
+	if err := insertRows(tx, `{feed_pending}`, `position, case_id, exhibit_id`, 3, waiting); err != nil {
 		return err
 	}
 	rec := make([][]any, len(b.newRecorded))
@@ -585,94 +566,4 @@ func exhibitRef(d any) (domain.ExhibitRef, bool) {
 		return e.ExhibitRef, true
 	}
 	return domain.ExhibitRef{}, false
-}
-
-// FeedItem is one event as the feed shows it. Seq orders the feed; the
-// event itself is read from the store by stream and revision.
-type FeedItem struct {
-	Seq         int64     `json:"seq"`
-	Position    uint64    `json:"position"`
-	EventID     string    `json:"event_id"`
-	Stream      string    `json:"stream"`
-	Revision    uint64    `json:"revision"`
-	Type        string    `json:"type"`
-	CaseID      string    `json:"case_id"`
-	ExhibitID   string    `json:"exhibit_id,omitempty"`
-	OccurredAt  time.Time `json:"occurred_at"`
-	RecordedAt  time.Time `json:"recorded_at"`
-	ActorUser   string    `json:"actor_user"`
-	ActorAgency string    `json:"actor_agency"`
-	ActorRole   string    `json:"actor_role"`
-}
-
-// FeedFilter narrows the feed to one case.
-type FeedFilter struct {
-	CaseID *uuid.UUID `json:"case_id,omitempty"`
-}
-
-// FeedPage is one page of the feed. NextCursor is always set when Items is
-// not empty: a live reader passes it back to get what came after.
-type FeedPage struct {
-	Items      []FeedItem `json:"items"`
-	NextCursor string     `json:"next_cursor,omitempty"`
-	// HasMore says another page is ready now.
-	HasMore bool `json:"has_more"`
-}
-
-// FeedEvents returns the events of the cases the agency takes part in now,
-// after the cursor, in feed order.
-func (m *ReadModels) FeedEvents(ctx context.Context, agency string, f FeedFilter, page Page) (FeedPage, error) {
-	var out FeedPage
-	limit, err := page.limit()
-	if err != nil {
-		return out, err
-	}
-	key, err := decodeCursor("feed", page.Cursor, 1)
-	if err != nil {
-		return out, err
-	}
-	after := int64(0)
-	if key != nil {
-		if after, err = strconv.ParseInt(key[0], 10, 64); err != nil || after < 0 {
-			return out, &CursorError{Reason: "bad sequence number"}
-		}
-	}
-	where, args := []string{`f.seq > ?`, visible("f")}, []any{after, agency}
-	if f.CaseID != nil {
-		where, args = append(where, `f.case_id = ?`), append(args, f.CaseID.String())
-	}
-	w, a := renumber(where, args)
-	err = m.read(ctx, "feed", agency, "feed", &page, func(q *reader) error {
-		rows, err := q.query(`SELECT f.seq, f.position, f.event_id, f.stream, f.revision, f.type, f.case_id, coalesce(f.exhibit_id, ''),
-			f.occurred_at, f.recorded_at, f.actor_user, f.actor_agency, f.actor_role FROM {feed} f
-			WHERE `+w+fmt.Sprintf(` ORDER BY f.seq LIMIT %d`, limit+1), a...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var it FeedItem
-			var occ, rec int64
-			if err := rows.Scan(&it.Seq, &it.Position, &it.EventID, &it.Stream, &it.Revision, &it.Type, &it.CaseID, &it.ExhibitID,
-				&occ, &rec, &it.ActorUser, &it.ActorAgency, &it.ActorRole); err != nil {
-				return err
-			}
-			it.OccurredAt, it.RecordedAt = fromNanos(occ), fromNanos(rec)
-			out.Items = append(out.Items, it)
-		}
-		return rows.Err()
-	})
-	if err != nil {
-		return FeedPage{}, err
-	}
-	if len(out.Items) > limit {
-		out.Items, out.HasMore = out.Items[:limit], true
-	}
-	if out.Items == nil {
-		out.Items = []FeedItem{}
-		out.NextCursor = page.Cursor
-	} else {
-		out.NextCursor = encodeCursor("feed", strconv.FormatInt(out.Items[len(out.Items)-1].Seq, 10))
-	}
-	return out, nil
 }

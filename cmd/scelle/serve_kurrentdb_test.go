@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -20,6 +21,7 @@ import (
 	"github.com/scelle-ledger/scelle/eventstore"
 	"github.com/scelle-ledger/scelle/eventstore/sqlite"
 	"github.com/scelle-ledger/scelle/ledger"
+	"github.com/scelle-ledger/scelle/projections"
 )
 
 func TestStorePath_kurrentDB(t *testing.T) {
@@ -164,6 +166,23 @@ func serveCaseAndVerify(t *testing.T, data string, args ...string) {
 	}
 	res.Body.Close()
 	caseID := opened["created"].([]any)[0].(map[string]any)["id"].(string)
+	// The feed completes its items from the store the runner reads (the
+	// replica in KurrentDB mode).
+	req, _ = http.NewRequest("GET", fmt.Sprintf("%s/v1/feed?min_position=%.0f", base, opened["position"].(float64)), nil)
+	req.Header.Set("Authorization", "Bearer "+token.Token)
+	res, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var feed projections.FeedPage
+	if err := json.NewDecoder(res.Body).Decode(&feed); err != nil || res.StatusCode != 200 {
+		t.Fatalf("feed: %d %+v %v", res.StatusCode, feed, err)
+	}
+	res.Body.Close()
+	if len(feed.Items) != 1 || feed.Items[0].Type != "CaseOpened" || feed.Items[0].Stream != "case-"+caseID ||
+		feed.Items[0].ActorUser != "nadia" || feed.Items[0].EventID == "" {
+		t.Fatalf("feed: got %+v, want the CaseOpened of case %s by nadia", feed.Items, caseID)
+	}
 	verifyCaseBundle(t, ctx, base, token.Token, caseID, data)
 	res, err = http.Get(base + "/readyz")
 	if err != nil {

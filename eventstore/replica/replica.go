@@ -323,6 +323,12 @@ func (s *Store) ReadRange(ctx context.Context, from, to uint64, dst []eventstore
 	return s.local.ReadRange(ctx, from, to, dst)
 }
 
+// ReadPositions reads the replica's events at the given positions (see
+// sqlite.Store.ReadPositions).
+func (s *Store) ReadPositions(ctx context.Context, positions []uint64) ([]eventstore.RecordedEvent, error) {
+	return s.local.ReadPositions(ctx, positions)
+}
+
 // Close stops the notary, then closes the replica and the primary. Appends
 // waiting for the notary fail with ErrClosed. Calls after the first fail
 // with eventstore.ErrClosed.

@@ -190,6 +190,21 @@ func TestReplicaEqualsPrimary(t *testing.T) {
 	if err := s.Healthy(ctx); err != nil {
 		t.Fatalf("healthy: got %v, want nil", err)
 	}
+	// ReadPositions (the feed's reads) reads the replica.
+	all, err := s.local.ReadAll(ctx, eventstore.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ask := []uint64{uint64(len(all) - 1), 0, uint64(len(all) / 2)}
+	got, err := s.ReadPositions(ctx, ask)
+	if err != nil || len(got) != len(ask) {
+		t.Fatalf("read positions %v: got %d events, %v", ask, len(got), err)
+	}
+	for i, p := range ask {
+		if got[i].Position != p || got[i].EventID != all[p].EventID {
+			t.Fatalf("read positions %v: item %d is %s at %d, want %s at %d", ask, i, got[i].EventID, got[i].Position, all[p].EventID, p)
+		}
+	}
 }
 
 // TestRestartResumes closes the notary while another server keeps writing

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -143,6 +144,62 @@ func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadOptions) ([]eve
 		return nil, s.readErr("read all", err)
 	}
 	return evs, nil
+}
+
+// ErrPositionNotFound: a position ReadPositions was asked for is not in
+// the store (beyond its durable size).
+var ErrPositionNotFound = errors.New("sqlite: position not found")
+
+// ReadPositions returns the events at the given global positions, in the
+// order asked (a position asked twice is returned twice), in one query. A
+// position the store does not have (at or beyond its durable size) is an
+// error naming it that matches ErrPositionNotFound. The read models use it
+// to complete feed items, which keep only their events' positions.
+//
+// ReadPositions is not part of the eventstore.Store port: callers find it
+// by a type assertion and fall back to ReadAll.
+func (s *Store) ReadPositions(ctx context.Context, positions []uint64) ([]eventstore.RecordedEvent, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if s.isClosed() {
+		return nil, eventstore.ErrClosed
+	}
+	if len(positions) == 0 {
+		return nil, nil
+	}
+	visible := s.visible()
+	list := make([]byte, 0, 2+8*len(positions))
+	list = append(list, '[')
+	for i, p := range positions {
+		if p >= uint64(visible) {
+			return nil, fmt.Errorf("sqlite: read positions: position %d: %w (durable size %d)", p, ErrPositionNotFound, visible)
+		}
+		if i > 0 {
+			list = append(list, ',')
+		}
+		list = strconv.AppendUint(list, p, 10)
+	}
+	list = append(list, ']')
+	// One statement whatever the count: the list is one JSON argument.
+	q := `SELECT ` + eventColumns + ` FROM events WHERE position IN (SELECT value FROM json_each(?)) AND position < ?`
+	evs, err := s.query(ctx, q, string(list), visible)
+	if err != nil {
+		return nil, s.readErr("read positions", err)
+	}
+	at := make(map[uint64]int, len(evs))
+	for i := range evs {
+		at[evs[i].Position] = i
+	}
+	out := make([]eventstore.RecordedEvent, len(positions))
+	for i, p := range positions {
+		j, ok := at[p]
+		if !ok {
+			return nil, fmt.Errorf("sqlite: read positions: position %d: %w", p, ErrPositionNotFound)
+		}
+		out[i] = evs[j]
+	}
+	return out, nil
 }
 
 // filterSQL returns an SQL condition (starting with " AND", or empty) and
