@@ -8,25 +8,28 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
-// A rebuild from zero first loads each projection into a scratch file of
-// its own (bulkLoad): SQLite lets one connection write a database at a
-// time, so the projections of a one-pass rebuild, written on the
-// read-model database's single writer connection, would take turns on one
-// core; in files of their own, each on its own connection and goroutine,
-// they are written in parallel with each other and with the reading and
-// decoding of the log. Once they reach the store's head as it was when
-// the rebuild started, their query indexes are built there (in parallel
-// too) and the tables are copied into the shadow generation in one
-// transaction: between tables of the same schema, SQLite copies records
-// and index entries whole, without decoding them. The rebuild then goes
-// on as before: it catches up with what was appended meanwhile on the
-// shadow tables, and swaps.
+// A rebuild from zero first bulk-loads its projections (bulkLoad): SQLite
+// lets one connection write a database at a time, so the projections of
+// a one-pass rebuild, written on the read-model database's single writer
+// connection, would take turns on one core. Instead, the projection whose
+// live tables hold the most rows (the feed: a row per event) is loaded
+// directly into its shadow tables, and each other one into a scratch file
+// of its own; each has its own connection and goroutine, so they are
+// written in parallel with each other and with the reading and decoding
+// of the log. Once they reach the store's head as it was when the rebuild
+// started, their query indexes are built (in parallel too) and the
+// scratch files are copied into their shadow tables in one transaction:
+// between tables of the same schema, SQLite copies records and index
+// entries whole, without decoding them. The rebuild then goes on as
+// before: it catches up with what was appended meanwhile on the shadow
+// tables, and swaps.
 //
 // Nothing in a scratch file needs to survive a crash (a crash before the
 // swap discards the rebuild, and Init removes the files), so they are
@@ -39,13 +42,15 @@ const scratchPrefix = ".rebuild-g"
 // scratchCacheKiB is each scratch connection's page cache.
 const scratchCacheKiB = 128 << 10
 
-// scratch is one projection being loaded in a file of its own.
+// scratch is one projection being loaded in a file of its own or, for
+// the one that is loaded directly into its shadow tables, not (direct).
 type scratch struct {
-	s     shadow
-	path  string
-	db    *sql.DB
-	pages chan []Event
-	pos   atomic.Int64 // the last position applied
+	s      shadow
+	direct bool
+	path   string
+	db     *sql.DB
+	pages  chan []Event
+	pos    atomic.Int64 // the last position applied
 }
 
 func (r *Runner) scratchPath(gen int) string {
@@ -115,19 +120,24 @@ func (r *Runner) bulkLoad(ctx context.Context, set []shadow, head int64, progres
 	work := make([]*scratch, 0, len(set))
 	defer func() {
 		for _, w := range work {
-			w.db.Close()
-			os.Remove(w.path)
-			os.Remove(w.path + "-journal")
+			if !w.direct {
+				w.db.Close()
+				os.Remove(w.path)
+				os.Remove(w.path + "-journal")
+			}
 		}
 	}()
-	for _, s := range set {
-		path := r.scratchPath(s.gen)
-		db, err := openScratch(ctx, path, s)
-		if err != nil {
-			return 0, fmt.Errorf("projections: rebuild %s: scratch file %s: %w", s.p.Name(), path, err)
-		}
-		w := &scratch{s: s, path: path, db: db, pages: make(chan []Event, 1)}
+	direct := largest(set)
+	for i, s := range set {
+		w := &scratch{s: s, direct: i == direct, pages: make(chan []Event, 1)}
 		w.pos.Store(-1)
+		if !w.direct {
+			var err error
+			w.path = r.scratchPath(s.gen)
+			if w.db, err = openScratch(ctx, w.path, s); err != nil {
+				return 0, fmt.Errorf("projections: rebuild %s: scratch file %s: %w", s.p.Name(), w.path, err)
+			}
+		}
 		work = append(work, w)
 	}
 
@@ -137,7 +147,7 @@ func (r *Runner) bulkLoad(ctx context.Context, set []shadow, head int64, progres
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := w.load(ctx); err != nil {
+			if err := r.load(ctx, w); err != nil {
 				cancel(fmt.Errorf("projections: rebuild %s: %w", w.s.p.Name(), err))
 				for range w.pages { // let the reader go on to its end
 				}
@@ -183,8 +193,11 @@ func (r *Runner) bulkLoad(ctx context.Context, set []shadow, head int64, progres
 		}
 	}
 	progress(head)
-	r.opts.Logger.InfoContext(ctx, "rebuild: scratch files loaded and indexed", "projections", len(work),
+	r.opts.Logger.InfoContext(ctx, "rebuild: loaded and indexed", "direct", set[direct].p.Name(), "scratch_files", len(work)-1,
 		"events", events, "position", head, "elapsed", time.Since(start).Round(time.Millisecond))
+	if len(work) == 1 {
+		return events, nil
+	}
 	start = time.Now()
 	if err := r.copyScratch(ctx, work, head); err != nil {
 		return 0, err
@@ -193,17 +206,22 @@ func (r *Runner) bulkLoad(ctx context.Context, set []shadow, head int64, progres
 	return events, nil
 }
 
-// load applies the pages it is sent to its scratch file, one transaction
-// each, then creates the query indexes there.
-func (w *scratch) load(ctx context.Context) error {
+// load applies the pages w is sent to its scratch file (or its shadow
+// tables), one transaction each, then creates the query indexes there.
+func (r *Runner) load(ctx context.Context, w *scratch) error {
 	pos := int64(-1)
 	for evs := range w.pages {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		err := inTx(ctx, w.db, func(tx *sql.Tx) error {
-			return applyBatchTo(ctx, tx, nil, w.s.p, w.s.t, pos, evs)
-		})
+		var err error
+		if w.direct {
+			err = r.applyShadows(ctx, []shadow{w.s}, pos, evs)
+		} else {
+			err = inTx(ctx, w.db, func(tx *sql.Tx) error {
+				return applyBatchTo(ctx, tx, nil, w.s.p, w.s.t, pos, evs)
+			})
+		}
 		if err != nil {
 			return err
 		}
@@ -212,6 +230,9 @@ func (w *scratch) load(ctx context.Context) error {
 	}
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if w.direct {
+		return r.indexShadows(ctx, []shadow{w.s})
 	}
 	for _, ddl := range queryIndexes(w.s.p) {
 		if _, err := w.db.ExecContext(ctx, w.s.t.Expand(ddl)); err != nil {
@@ -238,6 +259,10 @@ func inTx(ctx context.Context, db *sql.DB, f func(tx *sql.Tx) error) error {
 // with their query indexes, and moves the shadows' checkpoints to pos, in
 // one transaction.
 func (r *Runner) copyScratch(ctx context.Context, work []*scratch, pos int64) error {
+	work = slices.DeleteFunc(slices.Clone(work), func(w *scratch) bool { return w.direct })
+	if len(work) == 0 {
+		return nil
+	}
 	for _, w := range work {
 		if err := w.db.Close(); err != nil { // written out, lock released
 			return fmt.Errorf("projections: rebuild %s: close scratch file: %w", w.s.p.Name(), err)
@@ -297,3 +322,21 @@ func (r *Runner) copyScratch(ctx context.Context, work []*scratch, pos int64) er
 }
 
 func scratchSchema(i int) string { return "scratch" + strconv.Itoa(i) }
+
+// largest returns the index in set of the projection that keeps the most
+// rows per event (RowsPerEventer; 0 for the others, the first on a tie):
+// it is loaded directly into its shadow tables, which spares the copy of
+// the largest scratch file.
+func largest(set []shadow) int {
+	best, most := 0, -1.0
+	for i, s := range set {
+		n := 0.0
+		if r, ok := s.p.(RowsPerEventer); ok {
+			n = r.RowsPerEvent()
+		}
+		if n > most {
+			best, most = i, n
+		}
+	}
+	return best
+}

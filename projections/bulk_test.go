@@ -22,35 +22,103 @@ func scratchFiles(t *testing.T, f *fixture) []string {
 	return m
 }
 
-// TestRebuild_bulkLoadThroughScratchFiles: a rebuild of a log longer than
-// a batch loads the projections in scratch files, copies them in, and
-// leaves no scratch file behind; what it built equals what the events
-// give, and later live batches go on from its checkpoint.
-func TestRebuild_bulkLoadThroughScratchFiles(t *testing.T) {
+// otherCounter is counter under another name, with a second table.
+type otherCounter struct{ counter }
+
+func (otherCounter) Name() string     { return "other" }
+func (otherCounter) Tables() []string { return []string{"counts", "extra"} }
+func (c otherCounter) Schema() []string {
+	return append(c.counter.Schema(), `CREATE TABLE {extra} (position INTEGER PRIMARY KEY, stream TEXT NOT NULL) STRICT`)
+}
+func (c otherCounter) QueryIndexes() []string {
+	return []string{`CREATE INDEX {extra}_by_stream ON {extra}(stream, position)`}
+}
+func (c otherCounter) Apply(tx *Tx, ev *Event) error {
+	if ev.Position%2 == 0 {
+		if _, err := tx.Exec(`INSERT INTO {extra}(position, stream) VALUES (?, ?)`, int64(ev.Position), ev.Stream); err != nil {
+			return err
+		}
+	}
+	return c.counter.Apply(tx, ev)
+}
+
+// bigCounter is counter with a row per event, the largest projection.
+type bigCounter struct{ counter }
+
+func (bigCounter) RowsPerEvent() float64 { return 1 }
+
+func (bigCounter) Tables() []string { return []string{"counts", "log"} }
+func (c bigCounter) Schema() []string {
+	return append(c.counter.Schema(), `CREATE TABLE {log} (position INTEGER PRIMARY KEY) STRICT`)
+}
+func (c bigCounter) Apply(tx *Tx, ev *Event) error {
+	if _, err := tx.Exec(`INSERT INTO {log}(position) VALUES (?)`, int64(ev.Position)); err != nil {
+		return err
+	}
+	return c.counter.Apply(tx, ev)
+}
+
+// TestRebuild_bulkLoad: a rebuild of a log longer than a batch loads the
+// largest projection directly and the other in a scratch file, copies
+// that in with its query index, and leaves no scratch file behind; what
+// it built equals what the events give, and later live batches go on from
+// its checkpoint.
+func TestRebuild_bulkLoad(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	var logs bytes.Buffer
 	opts := Options{BatchSize: 5, RebuildBatchSize: 7, Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))}
 	f.appendN(t, 60)
-	r, stop := startRunner(t, f, counter{1}, opts)
-	defer stop()
-	res, err := r.Rebuild(ctx, "counter", nil)
+	r, err := NewRunner(f.db, f.store, []Projection{otherCounter{counter{1}}, bigCounter{counter{1}}}, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(logs.String(), "scratch files copied into the shadow tables") {
-		t.Fatalf("the rebuild did not go through scratch files; log:\n%s", logs.String())
+	if err := r.Init(ctx); err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- r.Run(runCtx) }()
+	defer func() { cancel(); <-done }()
+	if err := r.WaitFor(ctx, 59, 0); err != nil {
+		t.Fatal(err)
+	}
+	res, err := r.RebuildAll(ctx, []string{"other", "counter"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`direct=counter scratch_files=1`, "scratch files copied into the shadow tables"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Fatalf("log without %q:\n%s", want, logs.String())
+		}
 	}
 	if left := scratchFiles(t, f); len(left) != 0 {
 		t.Fatalf("scratch files left after the rebuild: %v", left)
 	}
-	table := fmt.Sprintf("counts_v1_g%d", res.Generation)
-	sameCounts(t, readCounts(t, f.db.r, table), wantCounts(60))
+	other := tablesFor(1, res[0].Generation)
+	var idx int
+	if err := f.db.r.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = ?`, other.Name("extra")+"_by_stream").Scan(&idx); err != nil || idx != 1 {
+		t.Fatalf("query index of the copied table: %d, %v", idx, err)
+	}
+	count := func(table string) (n int) {
+		if err := f.db.r.QueryRow(`SELECT count(*) FROM "` + table + `"`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
 	last := f.appendN(t, 4)
 	if err := r.WaitFor(ctx, last, 0); err != nil {
 		t.Fatal(err)
 	}
-	sameCounts(t, readCounts(t, f.db.r, table), wantCounts(64))
+	for _, res := range res {
+		sameCounts(t, readCounts(t, f.db.r, tablesFor(1, res.Generation).Name("counts")), wantCounts(64))
+	}
+	if n := count(other.Name("extra")); n != 32 {
+		t.Fatalf("%s: %d rows, want 32", other.Name("extra"), n)
+	}
+	if n := count(tablesFor(1, res[1].Generation).Name("log")); n != 64 {
+		t.Fatalf("log: %d rows, want 64", n)
+	}
 }
 
 // failingCounter is counter whose Apply fails at one position.

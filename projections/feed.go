@@ -31,7 +31,10 @@ type Feed struct{}
 const FeedVersion = 2
 
 func (Feed) Name() string { return "feed" }
-func (Feed) Version() int { return FeedVersion }
+
+// RowsPerEvent: the feed keeps a row per domain event.
+func (Feed) RowsPerEvent() float64 { return 1 }
+func (Feed) Version() int          { return FeedVersion }
 func (Feed) Tables() []string {
 	return []string{"participants", "feed", "feed_pending", "feed_recorded"}
 }

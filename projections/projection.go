@@ -56,6 +56,15 @@ type Flusher interface {
 	Flush(tx *Tx) error
 }
 
+// RowsPerEventer is implemented by projections that can tell about how
+// many rows they keep per event of the log (the feed: one). A rebuild
+// from zero loads the projection with the most directly into its shadow
+// tables, and the others into scratch files it copies in afterwards: the
+// largest tables are spared the copy.
+type RowsPerEventer interface {
+	RowsPerEvent() float64
+}
+
 // Event is an event as a projection sees it: the recorded event and its
 // payload decoded by the runner's Decoder (nil when there is no decoder or
 // the decoder does not know the type).
