@@ -87,7 +87,7 @@ func TestRebuild_bulkLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`direct=counter scratch_files=1`, "scratch files copied into the shadow tables"} {
+	for _, want := range []string{`direct=counter scratch_files=1`, `copied into the shadow tables" projection=other`} {
 		if !strings.Contains(logs.String(), want) {
 			t.Fatalf("log without %q:\n%s", want, logs.String())
 		}
