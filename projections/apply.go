@@ -56,12 +56,12 @@ func wantsPayload(projs []Projection, eventType string) bool {
 // decodeFor wraps rec as an Event, decoding its payload only if one of
 // projs needs it.
 func (r *Runner) decodeFor(projs []Projection, rec *eventstore.RecordedEvent, ev *Event) error {
-	ev.RecordedEvent = *rec
+	ev.RecordedEvent = rec
 	ev.Data = nil
 	if r.opts.Decode == nil || !wantsPayload(projs, rec.Type) {
 		return nil
 	}
-	d, err := r.opts.Decode(&ev.RecordedEvent)
+	d, err := r.opts.Decode(ev.RecordedEvent)
 	if err != nil {
 		return fmt.Errorf("projections: decode event at position %d (%s, %s rev %d): %w",
 			rec.Position, rec.Type, rec.Stream, rec.Revision, err)

@@ -88,7 +88,7 @@ func TestTopLevelString(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ev := &Event{RecordedEvent: eventstore.RecordedEvent{Payload: payload}}
+		ev := &Event{RecordedEvent: &eventstore.RecordedEvent{Payload: payload}}
 		ev.Type, ev.SchemaVersion = typ, ver
 		got, ok, err := caseOfEnvelope(ev)
 		if err != nil || !ok || got != caseID {

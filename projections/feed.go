@@ -184,7 +184,7 @@ func caseOfEnvelope(ev *Event) (uuid.UUID, bool, error) {
 			return id, true, nil
 		}
 	}
-	d, err := DomainDecoder(&ev.RecordedEvent)
+	d, err := DomainDecoder(ev.RecordedEvent)
 	if err != nil {
 		return uuid.Nil, false, fmt.Errorf("decode event at position %d (%s, %s rev %d): %w",
 			ev.Position, ev.Type, ev.Stream, ev.Revision, err)

@@ -69,8 +69,8 @@ type RowsPerEventer interface {
 // payload decoded by the runner's Decoder (nil when there is no decoder or
 // the decoder does not know the type).
 type Event struct {
-	eventstore.RecordedEvent
-	Data any
+	*eventstore.RecordedEvent // shared, read only: not copied per event
+	Data                      any
 }
 
 // Decoder turns a recorded event's payload into a value for projections. It
