@@ -115,17 +115,18 @@ func rebuildFresh(t tb, store eventstore.Store, dir string, last uint64) map[str
 		t.Fatal(err)
 	}
 	defer db.Close()
-	r, err := NewRunner(db, store, All(), Options{Decode: DomainDecoder})
+	// Small batches and pages, so that even a short log is bulk-loaded
+	// (the feed directly, the others through scratch files copied in), in
+	// several pages: the path a rebuild of a large store takes.
+	r, err := NewRunner(db, store, All(), Options{Decode: DomainDecoder, BatchSize: 16, RebuildBatchSize: 50})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := r.Init(ctx); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range All() {
-		if _, err := r.Rebuild(ctx, p.Name(), nil); err != nil {
-			t.Fatal(err)
-		}
+	if _, err := r.RebuildAll(ctx, r.Projections(), nil); err != nil {
+		t.Fatal(err)
 	}
 	if err := r.WaitFor(ctx, last, time.Second); err != nil {
 		t.Fatal(err)
