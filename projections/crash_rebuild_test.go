@@ -1,0 +1,179 @@
+package projections
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"math/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/scelle-ledger/scelle/eventstore/sqlite"
+)
+
+// TestRebuildCrashChild is the child of TestCrash_RebuildKilled: it
+// rebuilds every projection of the store in SCELLE_REBUILD_CRASH_DIR in
+// small pages and prints "progress N" as it goes, until it is killed.
+func TestRebuildCrashChild(t *testing.T) {
+	dir := os.Getenv("SCELLE_REBUILD_CRASH_DIR")
+	if dir == "" {
+		t.Skip("child of TestCrash_RebuildKilled")
+	}
+	ctx := context.Background()
+	fail := func(err error) {
+		fmt.Println("error", err)
+		os.Exit(3)
+	}
+	store, err := sqlite.Open(ctx, filepath.Join(dir, "events.db"), sqlite.Options{})
+	if err != nil {
+		fail(err)
+	}
+	db, err := OpenDB(ctx, filepath.Join(dir, FileName))
+	if err != nil {
+		fail(err)
+	}
+	r, err := NewRunner(db, store, All(), Options{Decode: DomainDecoder, BatchSize: 16, RebuildBatchSize: 20})
+	if err == nil {
+		err = r.Init(ctx)
+	}
+	if err != nil {
+		fail(err)
+	}
+	if _, err := r.RebuildAll(ctx, r.Projections(), func(done, total int64) { fmt.Printf("progress %d\n", done) }); err != nil {
+		fail(err)
+	}
+	fmt.Println("done")
+	select {} // wait to be killed
+}
+
+// TestCrash_RebuildKilled kills a rebuild of every projection with SIGKILL
+// in the middle of its bulk load, several times. After each kill, the next
+// start (Init) finds the live read models as they were and removes the
+// scratch files; a rebuild to the end then gives the same rows.
+func TestCrash_RebuildKilled(t *testing.T) {
+	seed := time.Now().UnixNano()
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewSource(seed))
+	dir := t.TempDir()
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, filepath.Join(dir, "events.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := newWorld(t, store)
+	tangier(w)
+	c := &chaos{w: w, pick: func(_ string, n int) int { return rng.Intn(n) }}
+	for i := 0; i < 400; i++ {
+		c.step()
+	}
+	last := w.last
+	f := &fixture{dir: dir, store: store}
+	if f.db, err = OpenDB(ctx, filepath.Join(dir, FileName)); err != nil {
+		t.Fatal(err)
+	}
+	r, err := NewRunner(f.db, store, All(), Options{Decode: DomainDecoder})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Init(ctx); err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- r.Run(runCtx) }()
+	if err := r.WaitFor(ctx, last, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	<-done
+	before := dump(t, f.db)
+	f.db.Close()
+	store.Close()
+
+	killed := 0
+	for round := 0; round < 3; round++ {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestRebuildCrashChild$", "-test.count=1")
+		cmd.Env = append(os.Environ(), "SCELLE_REBUILD_CRASH_DIR="+dir)
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		lines := bufio.NewScanner(out)
+		want := 1 + rng.Intn(int(last)/20-2)
+		seen := 0
+		for seen < want && lines.Scan() {
+			l := lines.Text()
+			if strings.HasPrefix(l, "error") || l == "done" {
+				cmd.Process.Kill()
+				cmd.Wait()
+				t.Fatalf("round %d: child: %s before it was killed", round, l)
+			}
+			if strings.HasPrefix(l, "progress") {
+				seen++
+			}
+		}
+		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		cmd.Wait()
+		if left, _ := filepath.Glob(filepath.Join(dir, FileName+scratchPrefix+"*")); seen == want && len(left) > 0 {
+			killed++ // in the middle of the bulk load, its scratch files left behind
+		}
+
+		store, err := sqlite.Open(ctx, filepath.Join(dir, "events.db"), sqlite.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		db, err := OpenDB(ctx, filepath.Join(dir, FileName))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := NewRunner(db, store, All(), Options{Decode: DomainDecoder})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Init(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if left, _ := filepath.Glob(db.path + scratchPrefix + "*"); len(left) != 0 {
+			t.Fatalf("round %d: scratch files after Init: %v", round, left)
+		}
+		sameDump(t, fmt.Sprintf("round %d: live read models after a killed rebuild", round), dump(t, db), before)
+		db.Close()
+		store.Close()
+	}
+	if killed == 0 {
+		t.Fatal("no round killed the child in the middle of its bulk load")
+	}
+
+	store, err = sqlite.Open(ctx, filepath.Join(dir, "events.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	db, err := OpenDB(ctx, filepath.Join(dir, FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	r, err = NewRunner(db, store, All(), Options{Decode: DomainDecoder, BatchSize: 16, RebuildBatchSize: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Init(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.RebuildAll(ctx, r.Projections(), nil); err != nil {
+		t.Fatal(err)
+	}
+	sameDump(t, "rebuilt to the end after the kills", dump(t, db), before)
+}
