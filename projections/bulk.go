@@ -49,8 +49,8 @@ const scratchCacheKiB = 128 << 10
 // read-model database's writer (loading, then its query indexes, then the
 // copies of the scratch files) is the longest chain of the rebuild, and
 // the sooner it starts on the indexes the more of the scratch files'
-// work overlaps with them (at 1M events, 4 pages ahead took the rebuild
-// from 13.2-14.4 s to 11.7-12.9 s).
+// work overlaps with them. (At 1M events the gain is within the noise of
+// this 2-core machine: 1 and 4 pages ahead both gave 11.8-15.2 s.)
 const scratchAhead = 4
 
 // scratch is one projection being loaded in a file of its own or, for
