@@ -15,10 +15,9 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/testcontainers/testcontainers-go"
-	"github.com/testcontainers/testcontainers-go/wait"
 
 	"github.com/scelle-ledger/scelle/eventstore"
+	"github.com/scelle-ledger/scelle/eventstore/kurrentdb/kurrentdbtest"
 	"github.com/scelle-ledger/scelle/eventstore/sqlite"
 	"github.com/scelle-ledger/scelle/ledger"
 	"github.com/scelle-ledger/scelle/projections"
@@ -66,8 +65,7 @@ func TestServe_kurrentDBUnreachable(t *testing.T) {
 // notarised replica's Merkle log, passes scelle verify. Without a
 // container engine it is skipped.
 func TestServe_kurrentDB(t *testing.T) {
-	testcontainers.SkipIfProviderIsNotHealthy(t)
-	url := startKurrentDBContainer(t)
+	url := kurrentdbtest.Start(t)
 	data := filepath.Join(t.TempDir(), "data")
 	serveCaseAndVerify(t, data, "--store", url, "--store-namespace", "serve-test-")
 }
@@ -207,45 +205,6 @@ func serveCaseAndVerify(t *testing.T, data string, args ...string) {
 	}
 }
 
-// startKurrentDBContainer starts an insecure, in-memory, single-node
-// KurrentDB (SCELLE_KURRENTDB_IMAGE overrides the image) and returns its
-// kurrentdb:// URL.
-func startKurrentDBContainer(t *testing.T) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
-	defer cancel()
-	image := "docker.kurrent.io/kurrent-latest/kurrentdb:25.0"
-	if v := os.Getenv("SCELLE_KURRENTDB_IMAGE"); v != "" {
-		image = v
-	}
-	prefix := "KURRENTDB_"
-	if strings.Contains(image, "eventstore/eventstore") {
-		prefix = "EVENTSTORE_"
-	}
-	req := testcontainers.ContainerRequest{
-		Image:        image,
-		ExposedPorts: []string{"2113/tcp"},
-		Env:          map[string]string{},
-		WaitingFor: wait.ForAll(
-			wait.ForHTTP("/health/live").WithPort("2113/tcp").
-				WithStatusCodeMatcher(func(status int) bool { return status >= 200 && status < 300 }),
-			wait.ForLog("IS LEADER"),
-		).WithDeadline(3 * time.Minute),
-	}
-	for k, v := range map[string]string{"INSECURE": "true", "CLUSTER_SIZE": "1", "MEM_DB": "true", "RUN_PROJECTIONS": "None", "MAX_APPEND_SIZE": "16777216"} {
-		req.Env[prefix+k] = v
-	}
-	ctr, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{ContainerRequest: req, Started: true})
-	testcontainers.CleanupContainer(t, ctr)
-	if err != nil {
-		t.Fatalf("start %s: %v", image, err)
-	}
-	endpoint, err := ctr.PortEndpoint(ctx, "2113/tcp", "kurrentdb")
-	if err != nil {
-		t.Fatalf("endpoint of %s: %v", image, err)
-	}
-	return endpoint + "?tls=false"
-}
 
 // TestServe_oneModePerDataDirectory checks that a data directory whose
 // read models follow one log is not served in the other mode.
