@@ -30,3 +30,18 @@ func SetSync(s *Store, f func(*os.File) error) {
 	defer s.y.mu.Unlock()
 	s.y.sync = f
 }
+
+// KeptReadStmts returns the number of read statements kept prepared, over
+// every read connection.
+func KeptReadStmts(s *Store) int {
+	s.reads.mu.Lock()
+	defer s.reads.mu.Unlock()
+	n := 0
+	for _, m := range s.reads.by {
+		n += len(m)
+	}
+	return n
+}
+
+// MaxReadStmts is the most read statements kept per connection.
+const MaxReadStmts = maxReadStmts

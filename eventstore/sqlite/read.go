@@ -276,11 +276,13 @@ func (s *Store) query(ctx context.Context, q string, args ...any) ([]eventstore.
 	defer conn.Close()
 	var evs []eventstore.RecordedEvent
 	err = conn.Raw(func(dc any) error {
-		st, err := prepareRaw(ctx, dc, q)
+		st, kept, err := s.reads.get(ctx, dc, q)
 		if err != nil {
 			return err
 		}
-		defer st.close()
+		if !kept {
+			defer st.close()
+		}
 		rows, err := st.query.QueryContext(ctx, nv)
 		if err != nil {
 			return err

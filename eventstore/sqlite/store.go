@@ -50,7 +50,9 @@ type Store struct {
 
 	wdb *sql.DB // one connection, owned by the writer goroutine
 	rdb *sql.DB // read pool
-	cdb *sql.DB // one connection, owned by the checkpointer goroutine
+	// reads are Store.query's statements, kept prepared per connection.
+	reads readStmts
+	cdb   *sql.DB // one connection, owned by the checkpointer goroutine
 
 	cpdone chan struct{} // closed when the checkpointer has returned
 
@@ -275,6 +277,9 @@ func (s *Store) close() error {
 		errs = append(errs, err)
 	}
 	if err := s.wdb.Close(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := s.reads.closeAll(context.Background(), s.rdb, s.opts.ReadConns); err != nil {
 		errs = append(errs, err)
 	}
 	if err := s.rdb.Close(); err != nil {
