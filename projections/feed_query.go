@@ -70,14 +70,17 @@ func (m *ReadModels) FeedEvents(ctx context.Context, agency string, f FeedFilter
 	if m.runner == nil || m.runner.store == nil {
 		return out, fmt.Errorf("projections: feed: no event store in this process to read the feed's events from")
 	}
-	where, args := []string{`f.seq > ?`, visible("f")}, []any{after, agency}
+	// A row's case is a key into {feed_cases}: the join gives the case id
+	// that the scoping and the filter compare.
+	where, args := []string{`f.seq > ?`, visible("c")}, []any{after, agency}
 	if f.CaseID != nil {
-		where, args = append(where, `f.case_id = ?`), append(args, f.CaseID.String())
+		where, args = append(where, `c.case_id = ?`), append(args, f.CaseID.String())
 	}
 	w, a := renumber(where, args)
 	err = m.read(ctx, "feed", agency, "feed", &page, func(q *reader) error {
 		out.Items = out.Items[:0]
-		rows, err := q.query(`SELECT f.seq, f.position, f.case_id FROM {feed} f
+		rows, err := q.query(`SELECT f.seq, f.position, c.case_id FROM {feed} f
+			JOIN {feed_cases} c ON c.case_key = f.case_key
 			WHERE `+w+fmt.Sprintf(` ORDER BY f.seq LIMIT %d`, limit+1), a...)
 		if err != nil {
 			return err
