@@ -287,15 +287,18 @@ func registerExhibit(tx *Tx, ev *Event, e domain.ExhibitRegistered, at int64) er
 }
 
 // commitExhibits records that ids were committed (listed by a seizure or a
-// sub-sample record): they become visible.
+// sub-sample record): they become visible. The {commits} rows are written
+// at Flush, many per statement; until then the batch reads them from
+// c.committed, as isCommitted does.
 func commitExhibits(tx *Tx, ids ...uuid.UUID) error {
 	c := exhibits(tx)
 	for _, id := range ids {
-		if _, err := tx.Exec(`INSERT OR IGNORE INTO {commits}(exhibit_id) VALUES (?)`, id.String()); err != nil {
-			return err
+		sid := id.String()
+		if !c.committed[sid] {
+			c.committed[sid] = true
+			c.newCommits = append(c.newCommits, []any{sid})
 		}
-		c.committed[id.String()] = true
-		x, err := c.get(tx, id.String())
+		x, err := c.get(tx, sid)
 		if err != nil {
 			return err
 		}

@@ -95,6 +95,8 @@ type exhibitCache struct {
 	// changes none of an index's columns leaves that index's pages alone
 	// (a live batch writes every page it dirties to the WAL).
 	stored map[string]exhibitRow
+	// newCommits are the {commits} rows of the batch, written at Flush.
+	newCommits [][]any
 }
 
 func exhibits(tx *Tx) *exhibitCache {
@@ -217,6 +219,9 @@ func (Custody) Flush(tx *Tx) error {
 		return nil
 	}
 	c := v.(*exhibitCache)
+	if err := insertRowsThen(tx, `{commits}`, `exhibit_id`, 1, c.newCommits, ` ON CONFLICT DO NOTHING`); err != nil {
+		return err
+	}
 	rows, err := updateStored(tx, `{exhibits}`, exhibitRowColumnList, c.order, c.rows, c.stored)
 	if err != nil {
 		return err
