@@ -205,7 +205,6 @@ func serveCaseAndVerify(t *testing.T, data string, args ...string) {
 	}
 }
 
-
 // TestServe_oneModePerDataDirectory checks that a data directory whose
 // read models follow one log is not served in the other mode.
 func TestServe_oneModePerDataDirectory(t *testing.T) {
