@@ -192,13 +192,8 @@ func serveCaseAndVerify(t *testing.T, data string, args ...string) {
 		t.Fatalf("readyz: got %d %s, want 200", res.StatusCode, ready)
 	}
 	stop()
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Fatalf("serve exited %d: %s", code, stderr.String())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve did not shut down")
+	if code := exitStatus(t, done); code != 0 {
+		t.Fatalf("serve exited %d: %s", code, stderr.String())
 	}
 	if _, err := os.Stat(filepath.Join(data, replicaFile)); err != nil {
 		t.Fatalf("replica file: %v", err)

@@ -130,13 +130,8 @@ func TestServe_firstStartAdminAndShutdown(t *testing.T) {
 		t.Fatal("adding a user to an unknown agency succeeded")
 	}
 	stop()
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Fatalf("serve exited %d: %s", code, stderr.String())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve did not shut down")
+	if code := exitStatus(t, done); code != 0 {
+		t.Fatalf("serve exited %d: %s", code, stderr.String())
 	}
 }
 
@@ -162,6 +157,19 @@ func verifyCaseBundle(t *testing.T, ctx context.Context, base, token, caseID, da
 	var out, errb bytes.Buffer
 	if code := run(ctx, []string{"verify", bpath, "--key", filepath.Join(data, "keys", "scelle-log.vkey")}, &out, &errb); code != 0 {
 		t.Fatalf("scelle verify: exit %d\n%s%s", code, out.String(), errb.String())
+	}
+}
+
+// exitStatus waits (at most 30 s) for a serve started by serveOnFreePort
+// to return, and gives its exit status.
+func exitStatus(t *testing.T, done <-chan int) int {
+	t.Helper()
+	select {
+	case code := <-done:
+		return code
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not stop")
+		return -1
 	}
 }
 

@@ -23,13 +23,7 @@ func startServe(t *testing.T, data string) (string, func() int) {
 	base, done, _ := serveOnFreePort(t, ctx, "--data", data, "--log-level", "error")
 	return base, func() int {
 		cancel()
-		select {
-		case code := <-done:
-			return code
-		case <-time.After(30 * time.Second):
-			t.Fatal("serve did not stop")
-			return -1
-		}
+		return exitStatus(t, done)
 	}
 }
 
