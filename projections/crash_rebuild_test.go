@@ -1,15 +1,11 @@
 package projections
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"math/rand"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -25,27 +21,9 @@ func TestRebuildCrashChild(t *testing.T) {
 		t.Skip("child of TestCrash_RebuildKilled")
 	}
 	ctx := context.Background()
-	fail := func(err error) {
-		fmt.Println("error", err)
-		os.Exit(3)
-	}
-	store, err := sqlite.Open(ctx, filepath.Join(dir, "events.db"), sqlite.Options{})
-	if err != nil {
-		fail(err)
-	}
-	db, err := OpenDB(ctx, filepath.Join(dir, FileName))
-	if err != nil {
-		fail(err)
-	}
-	r, err := NewRunner(db, store, All(), Options{Decode: DomainDecoder, BatchSize: 16, RebuildBatchSize: 20})
-	if err == nil {
-		err = r.Init(ctx)
-	}
-	if err != nil {
-		fail(err)
-	}
+	_, r := openChild(dir, Options{Decode: DomainDecoder, BatchSize: 16, RebuildBatchSize: 20})
 	if _, err := r.RebuildAll(ctx, r.Projections(), func(done, total int64) { fmt.Printf("progress %d\n", done) }); err != nil {
-		fail(err)
+		childFail(err)
 	}
 	fmt.Println("done")
 	select {} // wait to be killed
@@ -97,34 +75,11 @@ func TestCrash_RebuildKilled(t *testing.T) {
 
 	killed := 0
 	for round := 0; round < 3; round++ {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestRebuildCrashChild$", "-test.count=1")
-		cmd.Env = append(os.Environ(), "SCELLE_REBUILD_CRASH_DIR="+dir)
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		cmd.Stderr = os.Stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		lines := bufio.NewScanner(out)
 		want := 1 + rng.Intn(int(last)/20-2)
-		seen := 0
-		for seen < want && lines.Scan() {
-			l := lines.Text()
-			if strings.HasPrefix(l, "error") || l == "done" {
-				cmd.Process.Kill()
-				cmd.Wait()
-				t.Fatalf("round %d: child: %s before it was killed", round, l)
-			}
-			if strings.HasPrefix(l, "progress") {
-				seen++
-			}
+		seen, done := killChild(t, "TestRebuildCrashChild", []string{"SCELLE_REBUILD_CRASH_DIR=" + dir}, "progress", want)
+		if done {
+			t.Fatalf("round %d: the child finished its rebuild before it was killed", round)
 		}
-		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-			t.Fatal(err)
-		}
-		cmd.Wait()
 		if left, _ := filepath.Glob(filepath.Join(dir, FileName+scratchPrefix+"*")); seen == want && len(left) > 0 {
 			killed++ // in the middle of the bulk load, its scratch files left behind
 		}

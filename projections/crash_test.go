@@ -26,25 +26,8 @@ func TestCrashChild(t *testing.T) {
 		t.Skip("child of TestCrash_ExactlyOnce")
 	}
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(dir, "events.db"), sqlite.Options{})
-	if err != nil {
-		fmt.Println("error", err)
-		os.Exit(3)
-	}
-	db, err := OpenDB(ctx, filepath.Join(dir, FileName))
-	if err != nil {
-		fmt.Println("error", err)
-		os.Exit(3)
-	}
 	batch, _ := strconv.Atoi(os.Getenv("SCELLE_PROJ_CRASH_BATCH"))
-	r, err := NewRunner(db, store, All(), Options{Decode: DomainDecoder, BatchSize: batch})
-	if err == nil {
-		err = r.Init(ctx)
-	}
-	if err != nil {
-		fmt.Println("error", err)
-		os.Exit(3)
-	}
+	store, r := openChild(dir, Options{Decode: DomainDecoder, BatchSize: batch})
 	head, err := Head(ctx, store)
 	if err != nil {
 		fmt.Println("error", err)
@@ -112,39 +95,9 @@ func TestCrash_ExactlyOnce(t *testing.T) {
 
 	crashes := 0
 	for round := 0; round < rounds; round++ {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
-		cmd.Env = append(os.Environ(), "SCELLE_PROJ_CRASH_DIR="+dir, fmt.Sprintf("SCELLE_PROJ_CRASH_BATCH=%d", 1+rng.Intn(8)))
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		cmd.Stderr = os.Stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		lines := bufio.NewScanner(out)
 		want := 1 + rng.Intn(12)
-		seen, midway := 0, false
-		for seen < want && lines.Scan() {
-			l := lines.Text()
-			if strings.HasPrefix(l, "error") {
-				cmd.Process.Kill()
-				cmd.Wait()
-				t.Fatalf("round %d: child: %s", round, l)
-			}
-			if l == "done" {
-				break
-			}
-			if strings.HasPrefix(l, "applied") {
-				seen++
-				midway = true
-			}
-		}
-		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-			t.Fatal(err)
-		}
-		cmd.Wait()
-		if midway && seen == want {
+		env := []string{"SCELLE_PROJ_CRASH_DIR=" + dir, fmt.Sprintf("SCELLE_PROJ_CRASH_BATCH=%d", 1+rng.Intn(8))}
+		if seen, _ := killChild(t, "TestCrashChild", env, "applied", want); seen == want {
 			crashes++
 		}
 		grow(20 + rng.Intn(60))
@@ -170,4 +123,71 @@ func TestCrash_ExactlyOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameDump(t, "after crashes vs rebuild from zero", dump(t, f.db), rebuildFresh(t, store, dir, last))
+}
+
+// childFail reports err to the parent of a crash test's child, and exits.
+func childFail(err error) {
+	fmt.Println("error", err)
+	os.Exit(3)
+}
+
+// openChild opens, for a crash test's child, the store and read models in
+// dir and a runner of every projection, initialised.
+func openChild(dir string, opts Options) (*sqlite.Store, *Runner) {
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, filepath.Join(dir, "events.db"), sqlite.Options{})
+	if err != nil {
+		childFail(err)
+	}
+	db, err := OpenDB(ctx, filepath.Join(dir, FileName))
+	if err != nil {
+		childFail(err)
+	}
+	r, err := NewRunner(db, store, All(), opts)
+	if err == nil {
+		err = r.Init(ctx)
+	}
+	if err != nil {
+		childFail(err)
+	}
+	return store, r
+}
+
+// killChild runs the test named test in a child process with env added,
+// counts the lines it prints that start with prefix, and kills it with
+// SIGKILL once it has printed want of them or "done". It returns how many
+// it saw and whether it printed "done"; a line starting with "error" fails t.
+func killChild(t *testing.T, test string, env []string, prefix string, want int) (seen int, done bool) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.count=1")
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := bufio.NewScanner(out)
+	for seen < want && lines.Scan() {
+		l := lines.Text()
+		if strings.HasPrefix(l, "error") {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("child %s: %s", test, l)
+		}
+		if l == "done" {
+			done = true
+			break
+		}
+		if strings.HasPrefix(l, prefix) {
+			seen++
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	return seen, done
 }
