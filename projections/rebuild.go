@@ -357,15 +357,7 @@ func (r *Runner) indexShadows(ctx context.Context, set []shadow) error {
 func (r *Runner) shadowTx(ctx context.Context, f func(tx *sql.Tx) error) error {
 	r.writeMu.Lock()
 	defer r.writeMu.Unlock()
-	tx, err := r.db.w.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if err := f(tx); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
+	if err := inTx(ctx, r.db.w, f); err != nil {
 		return err
 	}
 	r.stmts.prepare(ctx, r.db.w)
