@@ -1,6 +1,12 @@
 package sqlite
 
-import "os"
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"os"
+)
 
 // SetGroupHook makes the writer call f with the size of each group of
 // appends before deciding it. Call it before the first append.
@@ -45,3 +51,24 @@ func KeptReadStmts(s *Store) int {
 
 // MaxReadStmts is the most read statements kept per connection.
 const MaxReadStmts = maxReadStmts
+
+// DropReadConn keeps a read statement prepared on a read connection, then
+// has the pool discard that connection, as it does one whose query was
+// interrupted by its context.
+func DropReadConn(ctx context.Context, s *Store) error {
+	conn, err := s.rdb.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	err = conn.Raw(func(dc any) error {
+		if _, kept, err := s.reads.get(ctx, dc, `SELECT count(*) FROM events`); err != nil || !kept {
+			return fmt.Errorf("statement not kept (%v)", err)
+		}
+		return driver.ErrBadConn // database/sql closes the connection
+	})
+	if !errors.Is(err, driver.ErrBadConn) {
+		return fmt.Errorf("raw: %v, want driver.ErrBadConn", err)
+	}
+	return nil
+}

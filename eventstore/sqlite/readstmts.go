@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"sync"
 )
 
@@ -52,43 +51,8 @@ func (c *readStmts) get(ctx context.Context, dc any, q string) (*rawStmt, bool, 
 	return st, true, nil
 }
 
-// closeAll closes the kept statements; db is the read pool, of n
-// connections, which no one else may use any more. Each connection's
-// statements are closed on it, once every connection is held: a read in
-// flight finishes first. Statements of connections the pool dropped are
-// closed last.
-func (c *readStmts) closeAll(ctx context.Context, db *sql.DB, n int) error {
-	var conns []*sql.Conn
-	defer func() {
-		for _, conn := range conns {
-			conn.Close()
-		}
-	}()
-	var first error
-	for range n {
-		conn, err := db.Conn(ctx)
-		if err != nil {
-			first = err
-			break
-		}
-		conns = append(conns, conn)
-		if err := conn.Raw(func(dc any) error { return c.closeConn(dc) }); err != nil && first == nil {
-			first = err
-		}
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for dc, m := range c.by {
-		for _, st := range m {
-			if err := st.close(); err != nil && first == nil {
-				first = err
-			}
-		}
-		delete(c.by, dc)
-	}
-	return first
-}
-
+// closeConn closes the statements kept on the driver connection dc; the
+// connection closes them when it closes (see readConn).
 func (c *readStmts) closeConn(dc any) error {
 	c.mu.Lock()
 	m := c.by[dc]

@@ -59,3 +59,31 @@ func TestReadStmts_keptThenClosed(t *testing.T) {
 		t.Fatalf("reopened: %d events, %v; want 10", len(evs), err)
 	}
 }
+
+// TestReadStmts_droppedConnection: the pool discards a read connection
+// whose query its context interrupted. The statements kept on it are
+// closed with it, not later on a closed connection (which crashed Close).
+func TestReadStmts_droppedConnection(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, "")
+	if _, err := s.Append(ctx, "exhibit-1", eventstore.NoStream, event("1")); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if err := sqlite.DropReadConn(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := sqlite.KeptReadStmts(s); n != 0 {
+		t.Fatalf("%d statements kept for connections the pool closed, want 0", n)
+	}
+	if evs, err := s.ReadAll(ctx, eventstore.ReadOptions{From: eventstore.Start}); err != nil || len(evs) != 1 {
+		t.Fatalf("read after the drops: %d events, %v; want 1", len(evs), err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := sqlite.KeptReadStmts(s); n != 0 {
+		t.Fatalf("after Close: %d statements kept, want 0", n)
+	}
+}

@@ -208,13 +208,14 @@ func (s *Store) open(ctx context.Context) error {
 	}
 	s.size.Store(s.w.tree.Size())
 
-	s.rdb, err = sql.Open("sqlite", dsn(s.path,
-		"_pragma", "busy_timeout(10000)",
-		"_pragma", "query_only(1)",
-	))
-	if err != nil {
-		return fmt.Errorf("sqlite: open %s: read pool: %w", s.path, err)
-	}
+	s.rdb = sql.OpenDB(&readConnector{
+		drv: s.wdb.Driver(),
+		dsn: dsn(s.path,
+			"_pragma", "busy_timeout(10000)",
+			"_pragma", "query_only(1)",
+		),
+		stmts: &s.reads,
+	})
 	s.rdb.SetMaxOpenConns(s.opts.ReadConns)
 	s.rdb.SetMaxIdleConns(s.opts.ReadConns)
 	if err := s.rdb.PingContext(ctx); err != nil {
@@ -277,9 +278,6 @@ func (s *Store) close() error {
 		errs = append(errs, err)
 	}
 	if err := s.wdb.Close(); err != nil {
-		errs = append(errs, err)
-	}
-	if err := s.reads.closeAll(context.Background(), s.rdb, s.opts.ReadConns); err != nil {
 		errs = append(errs, err)
 	}
 	if err := s.rdb.Close(); err != nil {
