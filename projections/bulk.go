@@ -218,6 +218,7 @@ func (r *Runner) bulkLoad(ctx context.Context, set []shadow, head int64, progres
 // rebuild a third more CPU in a trial at 1M events); a scratch file is
 // then copied into its shadow tables, while the others go on loading.
 func (r *Runner) load(ctx context.Context, w *scratch) error {
+	start := time.Now()
 	pos := int64(-1)
 	for evs := range w.pages {
 		if err := ctx.Err(); err != nil {
@@ -240,20 +241,29 @@ func (r *Runner) load(ctx context.Context, w *scratch) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	// --verbose shows when each step ended, from the start of the load:
+	// the steps on the writer connection wait for one another.
+	phase := func(msg string) {
+		r.opts.Logger.InfoContext(ctx, "rebuild: "+msg, "projection", w.s.p.Name(), "at", time.Since(start).Round(time.Millisecond))
+	}
+	phase("loaded")
 	if w.direct {
-		return r.indexShadows(ctx, []shadow{w.s})
+		if err := r.indexShadows(ctx, []shadow{w.s}); err != nil {
+			return err
+		}
+		phase("indexed")
+		return nil
 	}
 	for _, ddl := range queryIndexes(w.s.p) {
 		if _, err := w.db.ExecContext(ctx, w.s.t.Expand(ddl)); err != nil {
 			return fmt.Errorf("create index: %q: %w", w.s.t.Expand(ddl), err)
 		}
 	}
-	start := time.Now()
+	phase("indexed")
 	if err := r.copyScratch(ctx, w, pos); err != nil {
 		return err
 	}
-	r.opts.Logger.InfoContext(ctx, "rebuild: scratch file copied into the shadow tables", "projection", w.s.p.Name(),
-		"elapsed", time.Since(start).Round(time.Millisecond))
+	phase("scratch file copied into the shadow tables")
 	return nil
 }
 
