@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -159,14 +160,14 @@ func (r *Runner) bulkLoad(ctx context.Context, set []shadow, head int64, progres
 	var wg sync.WaitGroup
 	for _, w := range work {
 		wg.Add(1)
-		go func() {
+		go pprof.Do(ctx, pprof.Labels("loader", w.s.p.Name()), func(ctx context.Context) { // for SCELLE_REBUILD_CPUPROFILE
 			defer wg.Done()
 			if err := r.load(ctx, w); err != nil {
 				cancel(fmt.Errorf("projections: rebuild %s: %w", w.s.p.Name(), err))
 				for range w.pages { // let the reader go on to its end
 				}
 			}
-		}()
+		})
 	}
 	slowest := func() int64 {
 		at := head
