@@ -225,10 +225,11 @@ func projsOf(set []shadow) []Projection {
 }
 
 // rangeReader is implemented by stores that read a range of positions in
-// bulk faster than ReadAll (the SQLite store's ReadRange). Their positions
-// are dense: [from, to) holds to-from events.
+// bulk faster than ReadAll (the SQLite store's ReadRangeLean, which leaves
+// out the hashes and trace ids that projections never read). Their
+// positions are dense: [from, to) holds to-from events.
 type rangeReader interface {
-	ReadRange(ctx context.Context, from, to uint64, dst []eventstore.RecordedEvent) ([]eventstore.RecordedEvent, error)
+	ReadRangeLean(ctx context.Context, from, to uint64, dst []eventstore.RecordedEvent) ([]eventstore.RecordedEvent, error)
 }
 
 type page struct {
@@ -256,7 +257,7 @@ func (r *Runner) readPages(ctx context.Context, projs []Projection, after, until
 			var recs []eventstore.RecordedEvent
 			var err error
 			if dense {
-				recs, err = rr.ReadRange(ctx, uint64(after+1), uint64(min(until, after+int64(size))+1), nil)
+				recs, err = rr.ReadRangeLean(ctx, uint64(after+1), uint64(min(until, after+int64(size))+1), nil)
 			} else {
 				from := eventstore.Start
 				if after >= 0 {

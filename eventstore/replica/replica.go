@@ -323,6 +323,12 @@ func (s *Store) ReadRange(ctx context.Context, from, to uint64, dst []eventstore
 	return s.local.ReadRange(ctx, from, to, dst)
 }
 
+// ReadRangeLean is ReadRange without the chaining and tracing columns
+// (see sqlite.Store.ReadRangeLean).
+func (s *Store) ReadRangeLean(ctx context.Context, from, to uint64, dst []eventstore.RecordedEvent) ([]eventstore.RecordedEvent, error) {
+	return s.local.ReadRangeLean(ctx, from, to, dst)
+}
+
 // ReadPositions reads the replica's events at the given positions (see
 // sqlite.Store.ReadPositions).
 func (s *Store) ReadPositions(ctx context.Context, positions []uint64) ([]eventstore.RecordedEvent, error) {

@@ -205,6 +205,16 @@ func TestReplicaEqualsPrimary(t *testing.T) {
 			t.Fatalf("read positions %v: item %d is %s at %d, want %s at %d", ask, i, got[i].EventID, got[i].Position, all[p].EventID, p)
 		}
 	}
+	// So does ReadRangeLean (a rebuild's reads).
+	lean, err := s.ReadRangeLean(ctx, 1, uint64(len(all)), nil)
+	if err != nil || len(lean) != len(all)-1 {
+		t.Fatalf("read range lean [1, %d): got %d events, %v", len(all), len(lean), err)
+	}
+	for i, ev := range lean {
+		if want := all[i+1]; ev.Position != want.Position || ev.EventID != want.EventID || string(ev.Payload) != string(want.Payload) {
+			t.Fatalf("read range lean: item %d is %s at %d, want %s at %d", i, ev.EventID, ev.Position, want.EventID, want.Position)
+		}
+	}
 }
 
 // TestRestartResumes closes the notary while another server keeps writing

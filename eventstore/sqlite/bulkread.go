@@ -20,6 +20,25 @@ import (
 // ReadRange is not part of the eventstore.Store port: callers find it by
 // a type assertion and fall back to ReadAll.
 func (s *Store) ReadRange(ctx context.Context, from, to uint64, dst []eventstore.RecordedEvent) ([]eventstore.RecordedEvent, error) {
+	return s.readRange(ctx, from, to, dst, false)
+}
+
+// ReadRangeLean is ReadRange without the columns that chain an event into
+// the log and trace it (correlation and causation ids, payload digest,
+// previous hash, hash), which it leaves zero: what rebuilding read models
+// needs. The 144 bytes of those columns cost a rebuild of 1M events about
+// 0.5 s of CPU to read and copy (its read fell from 2.3-2.8 s to 2.1 s).
+func (s *Store) ReadRangeLean(ctx context.Context, from, to uint64, dst []eventstore.RecordedEvent) ([]eventstore.RecordedEvent, error) {
+	return s.readRange(ctx, from, to, dst, true)
+}
+
+// leanEventsSQL reads the columns of auditEventsSQL, but those that
+// ReadRangeLean leaves zero (NULL in their place).
+const leanEventsSQL = `SELECT position, event_id, stream, revision, type, schema_version, occurred_at, recorded_at, ` +
+	`actor_user, actor_agency, actor_role, NULL, NULL, NULL, NULL, NULL, payload ` +
+	`FROM events WHERE position >= ?1 AND position < ?2 ORDER BY position`
+
+func (s *Store) readRange(ctx context.Context, from, to uint64, dst []eventstore.RecordedEvent, lean bool) ([]eventstore.RecordedEvent, error) {
 	if err := ctx.Err(); err != nil {
 		return dst, err
 	}
@@ -41,8 +60,12 @@ func (s *Store) ReadRange(ctx context.Context, from, to uint64, dst []eventstore
 	if span := to - from; span < payloadChunk/256 {
 		chunk = int(span) * 256
 	}
-	rows := eventRows{chunk: chunk, strict: true}
-	err = c.query(ctx, auditEventsSQL, []int64{clampInt64(from), clampInt64(to)}, func(st uintptr) {
+	rows := eventRows{chunk: chunk, strict: true, lean: lean}
+	q := auditEventsSQL
+	if lean {
+		q = leanEventsSQL
+	}
+	err = c.query(ctx, q, []int64{clampInt64(from), clampInt64(to)}, func(st uintptr) {
 		if rows.bad != nil {
 			return
 		}

@@ -7,7 +7,10 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/google/uuid"
+
 	"github.com/scelle-ledger/scelle/eventstore"
+	"github.com/scelle-ledger/scelle/ledger"
 )
 
 // TestReadRange: ReadRange returns what ReadAll returns for the same
@@ -50,6 +53,23 @@ func TestReadRange(t *testing.T) {
 		for i := range want {
 			if !reflect.DeepEqual(got[i], want[i]) {
 				t.Fatalf("read range [%d, %d): event %d:\ngot  %+v\nwant %+v", from, to, i, got[i], want[i])
+			}
+		}
+		lean, err := s.ReadRangeLean(ctx, from, to, nil)
+		if err != nil {
+			t.Fatalf("read range lean [%d, %d): %v", from, to, err)
+		}
+		if len(lean) != len(want) {
+			t.Fatalf("read range lean [%d, %d): got %d events, want %d", from, to, len(lean), len(want))
+		}
+		for i := range want {
+			w := want[i]
+			if w.CorrelationID == (uuid.UUID{}) || w.Hash == (ledger.Hash{}) {
+				t.Fatalf("event at %d: the test wants a correlation id and a hash to leave out", w.Position)
+			}
+			w.CorrelationID, w.CausationID, w.PayloadDigest, w.PrevHash, w.Hash = uuid.UUID{}, uuid.UUID{}, ledger.Hash{}, ledger.Hash{}, ledger.Hash{}
+			if !reflect.DeepEqual(lean[i], w) {
+				t.Fatalf("read range lean [%d, %d): event %d:\ngot  %+v\nwant %+v", from, to, i, lean[i], w)
 			}
 		}
 	}

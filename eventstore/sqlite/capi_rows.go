@@ -19,7 +19,10 @@ type eventRows struct {
 	// instead of a short copy: the audit reader must read a damaged row to
 	// report it, the bulk reader must not return one.
 	strict bool
-	bad    error
+	// lean: the query has NULL for columns 11 to 15, which stay zero
+	// (ReadRangeLean).
+	lean bool
+	bad  error
 }
 
 // read decodes the current row of st into its envelope, hash and payload,
@@ -44,11 +47,13 @@ func (d *eventRows) read(c *capiConn, st uintptr, env *ledger.Envelope, hash *le
 	env.OccurredAt = time.Unix(0, c.int64At(st, 6)).UTC()
 	env.RecordedAt = time.Unix(0, c.int64At(st, 7)).UTC()
 	env.Actor = ledger.Actor{User: c.stringAt(st, 8, &d.user), Agency: c.stringAt(st, 9, &d.agency), Role: c.stringAt(st, 10, &d.role)}
-	fixed(env.CorrelationID[:], 11)
-	fixed(env.CausationID[:], 12)
-	fixed(env.PayloadDigest[:], 13)
-	fixed(env.PrevHash[:], 14)
-	fixed(hash[:], 15)
+	if !d.lean {
+		fixed(env.CorrelationID[:], 11)
+		fixed(env.CausationID[:], 12)
+		fixed(env.PayloadDigest[:], 13)
+		fixed(env.PrevHash[:], 14)
+		fixed(hash[:], 15)
+	}
 	p := c.bytesAt(st, 16)
 	if cap(d.arena)-len(d.arena) < len(p) || d.arena == nil {
 		d.arena = make([]byte, 0, max(d.chunk, len(p)))
