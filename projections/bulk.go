@@ -44,6 +44,16 @@ const scratchPrefix = ".rebuild-g"
 // scratchCacheKiB is each scratch connection's page cache.
 const scratchCacheKiB = 128 << 10
 
+// scratchPageSize is the scratch files' page size, SQLite's largest; the
+// read-model file keeps the default 4096, which suits live batches (each
+// dirty page is written whole to the WAL). A scratch file is written once
+// and read whole, by its index builds and its copy: with 64 KiB pages,
+// custody's inserts, whose random keys split pages, and its index builds
+// took a third less time, and the one-pass rebuild of 1,057,824 events
+// went from 92-102k to 113-117k events/s in three of four interleaved
+// rounds (92k against 97k in the fourth, a slow minute for both).
+const scratchPageSize = 65536
+
 // scratchAhead is how many pages the reader may send a scratch file's
 // worker ahead of what it has applied. The projection loaded directly
 // gets one page ahead only, so that it sets the pace: its work on the
@@ -92,6 +102,7 @@ func openScratch(ctx context.Context, path string, s shadow) (*sql.DB, error) {
 		}
 	}
 	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("page_size(%d)", scratchPageSize)) // before the file is created
 	q.Add("_pragma", "journal_mode(OFF)")
 	q.Add("_pragma", "synchronous(OFF)")
 	q.Add("_pragma", "locking_mode(EXCLUSIVE)")

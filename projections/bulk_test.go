@@ -199,3 +199,34 @@ func TestInit_removesScratchFiles(t *testing.T) {
 		t.Fatalf("scratch file after Init: %v", err)
 	}
 }
+
+// TestOpenScratch: a scratch file has the projection's tables, SQLite's
+// largest page size and no rollback journal.
+func TestOpenScratch(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "readmodels.db"+scratchPrefix+"3")
+	s := shadow{p: otherCounter{counter{1}}, gen: 3}
+	s.t = tablesFor(s.p.Version(), s.gen)
+	db, err := openScratch(ctx, path, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var size int
+	var mode string
+	if err := db.QueryRow(`PRAGMA page_size`).Scan(&size); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil {
+		t.Fatal(err)
+	}
+	if size != 65536 || mode != "off" {
+		t.Fatalf("scratch file: page size %d, journal mode %q; want 65536 and off", size, mode)
+	}
+	for _, base := range s.p.Tables() {
+		var n int
+		if err := db.QueryRow(`SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?`, s.t.Name(base)).Scan(&n); err != nil || n != 1 {
+			t.Fatalf("scratch file: table %s: %d (%v), want 1", s.t.Name(base), n, err)
+		}
+	}
+}
