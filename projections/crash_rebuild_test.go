@@ -120,15 +120,6 @@ func TestCrash_RebuildKilled(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	r, err = NewRunner(db, store, All(), Options{Decode: DomainDecoder, BatchSize: 16, RebuildBatchSize: 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := r.Init(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := r.RebuildAll(ctx, r.Projections(), nil); err != nil {
-		t.Fatal(err)
-	}
+	rebuildAllIn(t, db, store, 20)
 	sameDump(t, "rebuilt to the end after the kills", dump(t, db), before)
 }

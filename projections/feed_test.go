@@ -19,29 +19,7 @@ type portOnly struct{ eventstore.Store }
 // ends Run.
 func startStoppable(t *testing.T, f *fixture, store eventstore.Store) (*Runner, func()) {
 	t.Helper()
-	r, err := NewRunner(f.db, store, All(), Options{Decode: DomainDecoder})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := r.Init(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx) }()
-	stopped := false
-	stop := func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("run: %v", err)
-		}
-	}
-	t.Cleanup(stop)
-	return r, stop
+	return runProjections(t, f.db, store, All(), Options{Decode: DomainDecoder})
 }
 
 // feedPages walks the whole feed as agency sees it (with filter f), pages

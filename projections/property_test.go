@@ -105,6 +105,24 @@ func sameDump(t tb, what string, got, want map[string][]string) {
 	}
 }
 
+// rebuildAllIn initializes every projection in db and rebuilds them all
+// in one pass, in batches of 16 and pages of page events.
+func rebuildAllIn(t tb, db *DB, store eventstore.Store, page int) *Runner {
+	t.Helper()
+	ctx := context.Background()
+	r, err := NewRunner(db, store, All(), Options{Decode: DomainDecoder, BatchSize: 16, RebuildBatchSize: page})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Init(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.RebuildAll(ctx, r.Projections(), nil); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
 // rebuildFresh projects store from zero into a new read-model file in dir
 // and returns its dump.
 func rebuildFresh(t tb, store eventstore.Store, dir string, last uint64) map[string][]string {
@@ -118,16 +136,7 @@ func rebuildFresh(t tb, store eventstore.Store, dir string, last uint64) map[str
 	// Small batches and pages, so that even a short log is bulk-loaded
 	// (the feed directly, the others through scratch files copied in), in
 	// several pages: the path a rebuild of a large store takes.
-	r, err := NewRunner(db, store, All(), Options{Decode: DomainDecoder, BatchSize: 16, RebuildBatchSize: 50})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := r.Init(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := r.RebuildAll(ctx, r.Projections(), nil); err != nil {
-		t.Fatal(err)
-	}
+	r := rebuildAllIn(t, db, store, 50)
 	if err := r.WaitFor(ctx, last, time.Second); err != nil {
 		t.Fatal(err)
 	}

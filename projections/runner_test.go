@@ -148,9 +148,12 @@ func sameCounts(t testing.TB, got, want map[string][2]int64) {
 	}
 }
 
-func startRunner(t testing.TB, f *fixture, p Projection, opts Options) (*Runner, func()) {
+// runProjections starts a runner of projs over store and db. stop ends
+// Run and checks it returned nil; it runs once, at the latest when the
+// test ends.
+func runProjections(t testing.TB, db *DB, store eventstore.Store, projs []Projection, opts Options) (*Runner, func()) {
 	t.Helper()
-	r, err := NewRunner(f.db, f.store, []Projection{p}, opts)
+	r, err := NewRunner(db, store, projs, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,12 +163,22 @@ func startRunner(t testing.TB, f *fixture, p Projection, opts Options) (*Runner,
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- r.Run(ctx) }()
-	return r, func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("run: got %v, want nil after cancel", err)
-		}
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("run: got %v, want nil after cancel", err)
+			}
+		})
 	}
+	t.Cleanup(stop)
+	return r, stop
+}
+
+func startRunner(t testing.TB, f *fixture, p Projection, opts Options) (*Runner, func()) {
+	t.Helper()
+	return runProjections(t, f.db, f.store, []Projection{p}, opts)
 }
 
 func TestRunner_CatchUpThenLive(t *testing.T) {

@@ -20,22 +20,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 // until the test ends.
 func startAll(t testing.TB, f *fixture) (*Runner, *ReadModels) {
 	t.Helper()
-	r, err := NewRunner(f.db, f.store, All(), Options{Decode: DomainDecoder})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := r.Init(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("run: %v", err)
-		}
-	})
+	r, _ := runProjections(t, f.db, f.store, All(), Options{Decode: DomainDecoder})
 	return r, NewReadModels(f.db, r)
 }
 
